@@ -1,0 +1,128 @@
+"""Process settings, read once from ``FIELDLINE_*`` environment variables.
+
+Every setting has a documented default so that ``fieldline serve`` works with no configuration:
+an embedded SQLite + SpatiaLite database and local media storage under ``./var/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"FIELDLINE_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _default_secret(var_dir: Path) -> str:
+    """A development secret kept in ``var/secret_key`` so tokens survive restarts.
+
+    Production must set ``FIELDLINE_SECRET_KEY``; ``fieldline serve`` refuses to start without it
+    when ``FIELDLINE_ENV=production``.
+    """
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All process-wide settings. Tenant-level policy lives in the tenant's settings, not here."""
+
+    env: str = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    media_root: Path = Path("var/media")
+    # Storage backend: "local" (default) or "s3".
+    storage: str = "local"
+    s3_bucket: str = "fieldline"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    redis_url: str | None = None
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 60 * 60 * 24 * 30
+    jwt_algorithm: str = "HS256"
+    # Request body limits: small for JSON, larger for the sync push, largest for media.
+    max_json_body_bytes: int = 1_000_000
+    max_push_bytes: int = 5_000_000
+    max_track_body_bytes: int = 4_000_000
+    max_upload_bytes: int = 40_000_000
+    max_upload_pixels: int = 60_000_000
+    max_push_mutations: int = 1000
+    max_pull_limit: int = 1000
+    sync_history_days: int = 30
+    run_worker: bool = True
+    log_level: str = "INFO"
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        var_dir = Path(_env("VAR_DIR", "var"))
+        database_url = _env("DATABASE_URL", "") or f"sqlite+aiosqlite:///{(var_dir / 'fieldline.db').as_posix()}"
+        database_url = normalise_database_url(database_url)
+        env = _env("ENV", "development")
+        secret = _env("SECRET_KEY", "")
+        if not secret and env != "production":
+            secret = _default_secret(var_dir)
+        origins = tuple(o.strip() for o in _env("CORS_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            env=env,
+            var_dir=var_dir,
+            database_url=database_url,
+            secret_key=secret,
+            media_root=Path(_env("MEDIA_ROOT", (var_dir / "media").as_posix())),
+            storage=_env("STORAGE", "local"),
+            s3_bucket=_env("S3_BUCKET", "fieldline"),
+            s3_endpoint_url=_env("S3_ENDPOINT_URL", "") or None,
+            s3_region=_env("S3_REGION", "us-east-1"),
+            redis_url=_env("REDIS_URL", "") or None,
+            access_token_ttl_s=_env_int("ACCESS_TOKEN_TTL", 900),
+            refresh_token_ttl_s=_env_int("REFRESH_TOKEN_TTL", 60 * 60 * 24 * 30),
+            max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 40_000_000),
+            max_upload_pixels=_env_int("MAX_UPLOAD_PIXELS", 60_000_000),
+            sync_history_days=_env_int("SYNC_HISTORY_DAYS", 30),
+            run_worker=_env_bool("RUN_WORKER", True),
+            log_level=_env("LOG_LEVEL", "INFO"),
+            cors_origins=origins,
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver for each engine."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

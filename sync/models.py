@@ -1,0 +1,94 @@
+"""Server-side sync state: the per-tenant change clock, clients, results, conflicts, evictions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db.base import Base, TenantMixin
+from api.db.types import JSONType, UTCDateTime
+from api.lib.clock import utcnow
+
+
+class SyncClock(Base):
+    """One row per tenant. ``version`` is the last change number handed out.
+
+    Writers increment it at the end of their transaction, holding the row lock until commit, so
+    change numbers become visible in the order they were assigned (see docs/sync.md).
+    ``purged_through`` is the highest change number whose history was pruned: older cursors expire.
+    """
+
+    __tablename__ = "sync_clocks"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    purged_through: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class SyncClient(TenantMixin, Base):
+    """A (user, device) pair that pushes: remembers the last ``seq`` processed."""
+
+    __tablename__ = "sync_clients"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SyncPushResult(Base):
+    """The results of a run of processed ``seq`` numbers, replayed for retried mutations."""
+
+    __tablename__ = "sync_push_results"
+    __table_args__ = (Index("ix_sync_push_results_client_last", "sync_client_id", "last_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    sync_client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sync_clients.id", ondelete="CASCADE"), nullable=False
+    )
+    first_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SyncConflict(TenantMixin, Base):
+    """A write that did not take effect as sent, kept for managers and support."""
+
+    __tablename__ = "sync_conflicts"
+    __table_args__ = (Index("ix_sync_conflicts_tenant_scope_created", "tenant_id", "scope_rep_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    scope_rep_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    field: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    client_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    server_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    client_hlc: Mapped[str | None] = mapped_column(String(64))
+    server_hlc: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SyncEviction(TenantMixin, Base):
+    """An entity left a rep's scope at ``version`` (e.g. a customer reassigned)."""
+
+    __tablename__ = "sync_evictions"
+    __table_args__ = (Index("ix_sync_evictions_tenant_version", "tenant_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    scope_rep_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
