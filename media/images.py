@@ -180,11 +180,14 @@ def load_image(path: Source, content_type: str) -> Image.Image:
 
 
 def upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation, returning a new image (or a copy when already upright).
+    """Apply the EXIF orientation. Returns ``image`` itself when it is already upright.
 
     HEIF images come out of pillow-heif already rotated, with the orientation tag reset to 1,
     so the rotation is never applied twice.
     """
+    orientation = image.getexif().get(Base.Orientation)
+    if orientation in (None, 1):
+        return image
     result = ImageOps.exif_transpose(image)
     return result if result is not None else image
 
