@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import mediagen as gen
 import pytest
@@ -78,7 +79,7 @@ def test_png_signature_without_ihdr() -> None:
     assert sniff.sniff(b"\x89PNG\r\n\x1a\n" + bytes(16)) is None
 
 
-def test_sniff_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sniff_file(tmp_path: Path) -> None:
     path = gen.write(tmp_path / "upload.bin", gen.encode(gen.photo_like(32, 32), "PNG"))
     assert sniff.sniff_file(path) == sniff.PNG
 

@@ -187,7 +187,7 @@ def test_chinese_customer_name_reads_back() -> None:
     assert STAMP.rep_name in text.replace(" ", "")
 
 
-def test_exif_orientation_is_applied_before_drawing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_exif_orientation_is_applied_before_drawing() -> None:
     exif = gen.make_exif(orientation=6)
     stored = Image.open(io.BytesIO(gen.encode(gen.photo_like(1600, 1200, seed=2), exif=exif.tobytes())))
     out = _render(stored)
