@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import api.db.types as fl_types
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
+
+import api.db.types as fl_types
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -1,0 +1,50 @@
+"""Auth endpoints and ``GET /v1/me``."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.accounts.auth_service import AuthService
+from api.accounts.guards import provide_principal
+from api.accounts.principal import Principal
+from api.accounts.repository import AccountsRepository
+from api.accounts.schemas import MeOut, RefreshRequest, TokenPair, TokenRequest
+from api.db.session import provide_db_session
+from api.lib.errors import NotFound
+from api.tenancy.models import Tenant
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+    dependencies = {"session": Provide(provide_db_session)}
+
+    @post("/token", operation_id="IssueToken", status_code=200, opt={"public": True})
+    async def token(self, state: State, session: AsyncSession, data: TokenRequest) -> TokenPair:
+        return await AuthService(session, state["settings"]).login(data)
+
+    @post("/refresh", operation_id="RefreshToken", status_code=200, opt={"public": True})
+    async def refresh(self, state: State, session: AsyncSession, data: RefreshRequest) -> TokenPair:
+        return await AuthService(session, state["settings"]).refresh(data)
+
+    @post("/logout", operation_id="Logout", status_code=204, dependencies={"principal": Provide(provide_principal)})
+    async def logout(self, state: State, session: AsyncSession, principal: Principal) -> None:
+        await AuthService(session, state["settings"]).logout(principal)
+
+
+class MeController(Controller):
+    path = "/v1/me"
+    tags = ["auth"]
+    dependencies = {"session": Provide(provide_db_session), "principal": Provide(provide_principal)}
+
+    @get("", operation_id="GetMe")
+    async def me(self, session: AsyncSession, principal: Principal) -> MeOut:
+        user = await AccountsRepository(session).user(principal.user_id)
+        tenant = await session.get(Tenant, principal.tenant_id)
+        if user is None or tenant is None:
+            raise NotFound("user not found")
+        return MeOut(id=user.id, tenant_id=user.tenant_id, email=user.email, name=user.name, role=user.role,
+                     team_id=user.team_id, device_id=principal.device_id, timezone=tenant.timezone)

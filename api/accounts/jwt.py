@@ -1,0 +1,68 @@
+"""Header-only JWT authentication (Litestar's ``JWTAuth``), resolving each token to a Principal."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.security.jwt import JWTAuth
+
+from api.accounts.principal import Principal
+from api.accounts.repository import AccountsRepository
+from api.accounts.tokens import AccessToken
+from api.db.session import database_from_state
+from api.settings import Settings
+
+PUBLIC_PATHS = [
+    "^/v1/auth/token$",
+    "^/v1/auth/refresh$",
+    "^/schema",
+    "^/health$",
+    "^/ready$",
+    "^/metrics$",
+    "^/$",
+]
+
+
+async def principal_from_token(token: AccessToken, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """Load the caller: active user of the token's tenant, on a device not signed out since issue."""
+    try:
+        user_id = uuid.UUID(token.sub)
+        tenant_id = uuid.UUID(token.tid or "")
+        device_id = uuid.UUID(token.did or "")
+    except ValueError:
+        return None
+    db = database_from_state(connection.app.state)
+    async with db.sessions() as session:
+        repo = AccountsRepository(session)
+        user = await repo.user(user_id)
+        if user is None or user.tenant_id != tenant_id or not user.is_active or user.deleted_at is not None:
+            return None
+        device = await repo.device(user_id, device_id)
+        if device is None:
+            return None
+        if device.revoked_at is not None and (token.ims or 0) <= int(device.revoked_at.timestamp() * 1000):
+            return None
+        scope: frozenset[uuid.UUID] | None
+        if user.role == "admin":
+            scope = None
+        elif user.role == "manager":
+            scope = frozenset(await repo.team_rep_ids(user.id) | {user.id})
+        else:
+            scope = frozenset({user.id})
+        return Principal(
+            user_id=user.id, tenant_id=user.tenant_id, role=user.role, device_id=device_id, name=user.name,
+            team_id=user.team_id, rep_scope=scope,
+        )
+
+
+def build_jwt_auth(settings: Settings) -> JWTAuth[Principal, AccessToken]:
+    return JWTAuth[Principal, AccessToken](
+        retrieve_user_handler=principal_from_token,
+        token_secret=settings.secret_key,
+        algorithm=settings.jwt_algorithm,
+        token_cls=AccessToken,
+        exclude=PUBLIC_PATHS,
+        exclude_opt_key="public",
+    )

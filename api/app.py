@@ -1,0 +1,73 @@
+"""The composition root: the one place that lists controllers, plugins, limits and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.accounts.admin import TeamController
+from api.accounts.controllers import AuthController, MeController
+from api.accounts.jwt import build_jwt_auth
+from api.db.engine import create_engine, create_session_factory
+from api.db.session import Database
+from api.lib.errors import exception_to_problem
+from api.resources.routes import resource_controllers
+from api.settings import Settings, get_settings
+from sync.controllers import SyncController
+from sync.hlc import HybridClock
+from sync.hooks import after_merge_hooks
+from sync.push import PushService
+
+
+@get("/health", opt={"public": True}, include_in_schema=False)
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    jwt_auth = build_jwt_auth(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        db = Database(engine=engine, sessions=create_session_factory(engine))
+        clock = HybridClock()
+        app.state.db = db
+        app.state.clock = clock
+        app.state.after_merge = after_merge_hooks(app.state)
+        app.state.push_service = PushService(db.sessions, clock, after_merge=app.state.after_merge)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    state: dict[str, Any] = {"settings": settings}
+    return Litestar(
+        route_handlers=[health, AuthController, MeController, TeamController, SyncController, *resource_controllers()],
+        on_app_init=[jwt_auth.on_app_init],
+        lifespan=[lifespan],
+        state=State(state),
+        exception_handlers={Exception: exception_to_problem},
+        request_max_body_size=settings.max_json_body_bytes,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        openapi_config=OpenAPIConfig(
+            title="Fieldline API",
+            version="1.0.0",
+            description="Mobile-first REST API for field sales teams. See docs/protocol.md and docs/sync.md.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+        ),
+        debug=False,
+    )

@@ -1,0 +1,178 @@
+"""Domain errors and their one mapping to ``application/problem+json`` (RFC 9457).
+
+Services raise :class:`DomainError` subclasses; Litestar's own exceptions (validation, 404 routes,
+body limits, auth) are mapped here too, so every 4xx/5xx has the same shape and a stable ``code``.
+No stack trace, SQL or path ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("fieldline.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_STATUS_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    410: ("gone", "Gone"),
+    412: ("precondition_failed", "Precondition failed"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_failed", "Validation failed"),
+    429: ("rate_limited", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+class DomainError(Exception):
+    """A refusal the client can act on. ``code`` is stable and machine-readable."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        self.errors = errors
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class BadRequest(DomainError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class ValidationFailed(DomainError):
+    status, code, title = 422, "validation_failed", "Validation failed"
+
+
+class Unauthenticated(DomainError):
+    status, code, title = 401, "unauthenticated", "Authentication required"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Gone(DomainError):
+    status, code, title = 410, "gone", "Gone"
+
+
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class RateLimited(DomainError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class Unavailable(DomainError):
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def field_error(field: str | None, code: str, message: str) -> dict[str, Any]:
+    return {"field": field, "code": code, "message": message}
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"https://fieldline.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key")
+            message = str(item.get("message", "invalid value"))
+            items.append(field_error(key if isinstance(key, str) else None, "invalid", message))
+    return items
+
+
+def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The one place where exceptions become HTTP responses."""
+    if isinstance(exc, DomainError):
+        return problem_response(
+            exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers
+        )
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        detail = str(exc.detail)
+        if "malformed" in detail.lower() or ("json" in detail.lower() and not errors):
+            return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON")
+        return problem_response(422, "validation_failed", "Validation failed", _clean(detail), errors=errors)
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        code, title = _STATUS_CODES.get(status, ("http_error", "HTTP error"))
+        detail = _clean(str(exc.detail)) if exc.detail else title
+        if status == 400 and "json" in detail.lower():
+            code, title, detail = "malformed_json", "Malformed JSON", "The request body is not valid JSON"
+        headers = dict(exc.headers or {})
+        return problem_response(status, code, title, detail, headers=headers or None)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Internal server error", "An unexpected error occurred"
+    )
+
+
+def _clean(detail: str) -> str:
+    """Keep details short and free of internals."""
+    return detail.splitlines()[0][:300] if detail else detail
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {Exception: exception_to_problem}
+MEDIA_TYPE_PROBLEM = MediaType.JSON

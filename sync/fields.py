@@ -1,0 +1,83 @@
+"""Field specs: how a synced field is validated, stored, shown on the wire and who may write it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+from api.lib.clock import rfc3339
+
+#: ``rw``: anyone who may write the entity; ``manager``: managers and admins (read-only for reps);
+#: ``admin``: admins only; ``server``: computed by the server, read-only for every client.
+Access = Literal["rw", "manager", "admin", "server"]
+ROLE_RANK = {"rep": 0, "manager": 1, "admin": 2, "system": 3}
+ACCESS_RANK = {"rw": 0, "manager": 1, "admin": 2, "server": 3}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value)
+
+
+def _date_to_column(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def _wire(value: Any) -> Any:
+    """Column value → JSON-ready wire value."""
+    if isinstance(value, dt.datetime):
+        return rfc3339(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: Any
+    access: Access = "rw"
+    required: bool = False
+    immutable: bool = False
+    default: Any = None
+    to_column: Callable[[Any], Any] = _identity
+    to_wire: Callable[[Any], Any] = _wire
+    #: Custom validation after type conversion; raises ``ValueError`` with a message.
+    check: Callable[[Any], None] | None = None
+
+    def validate(self, value: Any) -> Any:
+        """Wire value → column value. Raises ``msgspec.ValidationError`` or ``ValueError``."""
+        if value is None:
+            if not _nullable(self.type):
+                raise msgspec.ValidationError("may not be null")
+            return None
+        converted = msgspec.convert(value, self.type)
+        if self.check is not None:
+            self.check(converted)
+        if isinstance(converted, msgspec.Struct | list | dict):
+            converted = _builtins(converted)
+        return self.to_column(converted)
+
+    def writable_by(self, role: str) -> bool:
+        return ROLE_RANK[role] >= ACCESS_RANK[self.access]
+
+
+def _nullable(tp: Any) -> bool:
+    args = getattr(tp, "__args__", ())
+    return tp is None or type(None) in args or tp is Any
+
+
+def date_field(name: str, **kw: Any) -> FieldSpec:
+    from api.lib.values import IsoDate
+
+    return FieldSpec(name, IsoDate | None if not kw.get("required") else IsoDate, to_column=_date_to_column, **kw)

@@ -1,0 +1,226 @@
+"""The merge policy, as one pure function.
+
+Order of precedence for every field of an upsert:
+1. validation (a malformed mutation is rejected whole: ``validation_failed``);
+2. server authority: fields the writer's role may not write are refused (``read_only``);
+3. domain rules: immutable fields, locks after review (``locked``), forward-only status
+   (``invalid_transition``) — these ignore clocks;
+4. field-level last-writer-wins by HLC; a losing field keeps the server's value (``kept_server``),
+   a winning field that replaced a value its client had not seen is reported as ``overwrote``.
+Deletes leave tombstones and win over concurrent edits; a deleted id is never resurrected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+
+from sync.entities import Actor, EntitySpec, Values
+
+Op = Literal["create", "update", "delete", "none"]
+
+
+@dataclass
+class Current:
+    """The server's view of one row, as column values."""
+
+    values: Values
+    meta: dict[str, list[Any]]
+    version: int
+    deleted: bool = False
+
+
+@dataclass
+class Incoming:
+    entity: str
+    id: uuid.UUID
+    op: str
+    hlc: str
+    base_version: int | None
+    fields: dict[str, Any]
+    seq: int | None = None
+
+
+@dataclass
+class Decision:
+    status: Literal["applied", "merged", "rejected"]
+    op: Op = "none"
+    changes: Values = field(default_factory=dict)
+    stamped: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    @classmethod
+    def reject(cls, code: str, message: str, field_name: str | None = None) -> Decision:
+        return cls(status="rejected", error={"code": code, "message": message, "field": field_name})
+
+
+def _refusal(spec: EntitySpec, name: str, code: str, current: Current | None) -> dict[str, Any]:
+    server_value = None
+    server_hlc = None
+    if current is not None:
+        server_value = spec.fields[name].to_wire(current.values.get(name))
+        server_hlc = (current.meta.get(name) or [None])[0]
+    return {"field": name, "outcome": "rejected", "code": code, "server_value": server_value, "server_hlc": server_hlc}
+
+
+def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict[str, Any] | None]:
+    """Convert wire values to column values; the first invalid field rejects the mutation."""
+    out: Values = {}
+    for name, value in raw.items():
+        fs = spec.fields.get(name)
+        if fs is None:
+            return {}, {"code": "validation_failed", "message": f"unknown field {name!r}", "field": name}
+        try:
+            out[name] = fs.validate(value)
+        except (msgspec.ValidationError, ValueError, TypeError) as exc:
+            return {}, {"code": "validation_failed", "message": str(exc) or "invalid value", "field": name}
+    return out, None
+
+
+def _stamp_review(value: Any, actor: Actor, now_iso: str) -> Any:
+    if isinstance(value, dict):
+        return {**value, "by": str(actor.user_id) if actor.user_id else None, "at": now_iso}
+    return value
+
+
+def merge(
+    spec: EntitySpec, current: Current | None, incoming: Incoming, actor: Actor, *, now_iso: str
+) -> Decision:
+    """Decide the effect of one mutation on one row. Pure: no I/O, no clock reads."""
+    if incoming.op == "delete":
+        return _merge_delete(spec, current, actor)
+    if incoming.op != "upsert":
+        return Decision.reject("validation_failed", f"unknown op {incoming.op!r}", "op")
+    values, error = validate_fields(spec, incoming.fields)
+    if error:
+        return Decision(status="rejected", error=error)
+    if "review" in values:
+        values["review"] = _stamp_review(values["review"], actor, now_iso)
+    if current is None:
+        return _merge_create(spec, values, actor)
+    if current.deleted:
+        return Decision.reject("deleted", f"{spec.name} was deleted")
+    return _merge_update(spec, current, incoming, values, actor)
+
+
+def _merge_delete(spec: EntitySpec, current: Current | None, actor: Actor) -> Decision:
+    if current is None:
+        return Decision.reject("not_found", f"{spec.name} not found")
+    if current.deleted:
+        return Decision(status="applied", op="none")
+    if actor.role not in spec.delete_roles:
+        return Decision.reject("forbidden", f"{actor.role} may not delete a {spec.name}")
+    if actor.role == "rep" and spec.locked is not None and spec.locked(current.values):
+        return Decision.reject("locked", f"{spec.name} was reviewed")
+    return Decision(status="applied", op="delete")
+
+
+def _merge_create(spec: EntitySpec, values: Values, actor: Actor) -> Decision:
+    if actor.role not in spec.create_roles:
+        return Decision.reject("forbidden", f"{actor.role} may not create a {spec.name}")
+    conflicts: list[dict[str, Any]] = []
+    accepted: Values = {}
+    for name, value in values.items():
+        fs = spec.fields[name]
+        if not fs.writable_by(actor.role):
+            conflicts.append(_refusal(spec, name, "read_only", None))
+            continue
+        rule = spec.transitions.get(name)
+        if rule is not None and not rule(None, value, actor):
+            conflicts.append(_refusal(spec, name, "invalid_transition", None))
+            continue
+        accepted[name] = value
+    if spec.on_create is not None:
+        accepted.update(spec.on_create(accepted, actor))
+    for name, fs in spec.fields.items():
+        if fs.required and accepted.get(name) is None:
+            return Decision.reject("validation_failed", f"{name} is required", name)
+    if spec.check_row is not None and (problem := spec.check_row(accepted)):
+        return Decision.reject("validation_failed", problem)
+    _derive(spec, accepted, set(accepted))
+    stamped = [n for n in accepted if n in spec.fields]
+    return Decision(
+        status="merged" if conflicts else "applied", op="create", changes=accepted, stamped=stamped,
+        conflicts=conflicts,
+    )
+
+
+def _merge_update(
+    spec: EntitySpec, current: Current, incoming: Incoming, values: Values, actor: Actor
+) -> Decision:
+    conflicts: list[dict[str, Any]] = []
+    changes: Values = {}
+    stamped: list[str] = []
+    base = incoming.base_version or 0
+    locked = actor.role == "rep" and spec.locked is not None and spec.locked(current.values)
+    for name, value in values.items():
+        fs = spec.fields[name]
+        old = current.values.get(name)
+        meta = current.meta.get(name)
+        if not fs.writable_by(actor.role):
+            if value != old:
+                conflicts.append(_refusal(spec, name, "read_only", current))
+            continue
+        if fs.immutable and value != old:
+            conflicts.append(_refusal(spec, name, "read_only", current))
+            continue
+        if locked and name in spec.lock_fields:
+            if value != old:
+                conflicts.append(_refusal(spec, name, "locked", current))
+            continue
+        rule = spec.transitions.get(name)
+        if rule is not None:
+            if value == old:
+                continue
+            if rule(old, value, actor):
+                changes[name] = value
+                stamped.append(name)
+            else:
+                conflicts.append(_refusal(spec, name, "invalid_transition", current))
+            continue
+        stored_hlc = meta[0] if meta else None
+        if stored_hlc is None or incoming.hlc > stored_hlc:
+            stamped.append(name)
+            if value != old:
+                changes[name] = value
+                if meta and meta[1] > base:
+                    conflicts.append(
+                        {"field": name, "outcome": "overwrote", "server_value": fs.to_wire(old),
+                         "server_hlc": stored_hlc}
+                    )
+        elif value != old:
+            conflicts.append(
+                {"field": name, "outcome": "kept_server", "server_value": fs.to_wire(old), "server_hlc": stored_hlc}
+            )
+    if changes and spec.check_row is not None:
+        candidate = {**current.values, **changes}
+        if problem := spec.check_row(candidate):
+            return Decision.reject("validation_failed", problem)
+    if changes:
+        derived = _derive(spec, {**current.values, **changes}, set(changes))
+        changes.update(derived)
+    refused = [c for c in conflicts if c["outcome"] == "rejected"]
+    if not stamped and refused:
+        first = refused[0]
+        return Decision(
+            status="rejected", conflicts=conflicts,
+            error={"code": first["code"], "message": f"{first['field']} cannot be changed", "field": first["field"]},
+        )
+    status: Literal["applied", "merged"] = "merged" if conflicts else "applied"
+    return Decision(status=status, op="update" if stamped else "none", changes=changes, stamped=stamped,
+                    conflicts=conflicts)
+
+
+def _derive(spec: EntitySpec, candidate: Values, changed: set[str]) -> Values:
+    """Server-side consequences inside one entity (e.g. an expense review sets its status)."""
+    out: Values = {}
+    if spec.name == "expense" and "review" in changed:
+        review = candidate.get("review") or {}
+        if review.get("status") in {"approved", "rejected"}:
+            out["status"] = review["status"]
+            candidate["status"] = review["status"]
+    return out

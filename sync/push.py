@@ -1,0 +1,224 @@
+"""Push: per-client ``seq`` bookkeeping around the writer, in short transactions.
+
+Each chunk of consecutive mutations is one transaction that locks the client's row, applies the
+mutations, records their results and advances ``last_seq`` together, so a crash never applies a
+mutation without recording it or records it without applying it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.accounts.principal import Principal
+from api.db.engine import write_session
+from sync import hlc as hlc_mod
+from sync.entities import Actor
+from sync.models import SyncClient, SyncPushResult
+from sync.policy import Incoming
+from sync.schemas import MutationIn
+from sync.writer import AfterMerge, SyncWriter
+
+log = logging.getLogger("fieldline.sync.push")
+
+CHUNK = 250
+RETRIES = 3
+
+
+class PushUnavailable(Exception):
+    """The database could not go on; ``last_seq`` is what was processed."""
+
+    def __init__(self, last_seq: int) -> None:
+        super().__init__("database unavailable")
+        self.last_seq = last_seq
+
+
+def actor_for(principal: Principal) -> Actor:
+    return Actor(user_id=principal.user_id, role=principal.role, rep_scope=principal.rep_scope)
+
+
+def normalise(m: MutationIn) -> tuple[Incoming | None, dict[str, Any] | None]:
+    """Check one mutation's shape; returns the mutation or an error."""
+
+    def bad(field: str, message: str) -> tuple[None, dict[str, Any]]:
+        return None, {"code": "validation_failed", "message": message, "field": field}
+
+    try:
+        ident = uuid.UUID(m.id) if isinstance(m.id, str) else None
+    except ValueError:
+        ident = None
+    if ident is None:
+        return bad("id", "id must be a UUID string")
+    if m.op not in {"upsert", "delete"}:
+        return bad("op", "op must be upsert or delete")
+    if not isinstance(m.hlc, str) or not hlc_mod.is_valid(m.hlc):
+        return bad("hlc", "hlc must be a stamp like 0001763890271123-0000-<node>")
+    if m.base_version is not None and (not isinstance(m.base_version, int) or isinstance(m.base_version, bool)
+                                       or m.base_version < 0):
+        return bad("base_version", "base_version must be a non-negative integer")
+    if m.op == "upsert" and not isinstance(m.fields, dict):
+        return bad("fields", "an upsert needs a fields object")
+    if m.op == "delete" and m.fields not in (None, {}):
+        return bad("fields", "a delete takes no fields")
+    return Incoming(entity=m.entity, id=ident, op=m.op, hlc=m.hlc, base_version=m.base_version,
+                    fields=m.fields or {}, seq=m.seq), None
+
+
+class PushService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: hlc_mod.HybridClock,
+        *,
+        after_merge: Sequence[AfterMerge] = (),
+        chunk: int = CHUNK,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.after_merge = after_merge
+        self.chunk = chunk
+
+    async def push(self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn]) -> tuple[int, list[dict[str, Any]]]:
+        results: list[dict[str, Any] | None] = [None] * len(mutations)
+        last_seq = 0
+        start = 0
+        while start < len(mutations):
+            end = min(start + self.chunk, len(mutations))
+            last_seq = await self._chunk_with_retry(principal, client_id, mutations, start, end, results)
+            start = end
+        if not mutations:
+            last_seq = await self._last_seq(principal, client_id)
+        await self._fill_duplicates(principal, client_id, mutations, results)
+        return last_seq, [r for r in results if r is not None]
+
+    async def _chunk_with_retry(
+        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn], start: int, end: int,
+        results: list[dict[str, Any] | None],
+    ) -> int:
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self._chunk(principal, client_id, mutations, start, end, results)
+            except IntegrityError:
+                # Another writer created one of these ids concurrently: re-read and merge.
+                if attempt == RETRIES:
+                    raise
+            except (OperationalError, DBAPIError) as exc:
+                if _retryable(exc) and attempt < RETRIES:
+                    await asyncio.sleep(0.05 * (attempt + 1))
+                    continue
+                log.warning("push stopped: %s", type(exc).__name__)
+                raise PushUnavailable(await self._last_seq_safe(principal, client_id)) from exc
+        raise AssertionError("unreachable")
+
+    async def _chunk(
+        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn], start: int, end: int,
+        results: list[dict[str, Any] | None],
+    ) -> int:
+        async with write_session(self.sessions) as session:
+            client = await _lock_client(session, principal, client_id)
+            last = client.last_seq
+            to_apply: list[Incoming] = []
+            skewed: list[bool] = []
+            slots: list[int] = []
+            local: dict[int, dict[str, Any]] = {}
+            for i in range(start, end):
+                m = mutations[i]
+                if m.seq <= last:
+                    results[i] = None  # duplicate: filled from stored results
+                    continue
+                if m.seq != last + 1:
+                    results[i] = {"seq": m.seq, "status": "out_of_order"}
+                    continue
+                last = m.seq
+                incoming, error = normalise(m)
+                if error is not None or incoming is None:
+                    local[i] = {"seq": m.seq, "status": "rejected", "error": error}
+                    continue
+                stamp, was_skewed = self.clock.admit(incoming.hlc)
+                incoming.hlc = stamp
+                to_apply.append(incoming)
+                skewed.append(was_skewed)
+                slots.append(i)
+            if to_apply:
+                writer = SyncWriter(session, principal.tenant_id, actor_for(principal),
+                                    after_merge=self.after_merge, lock_rows=True, client_id=client_id)
+                outcomes = await writer.apply(to_apply, skewed=skewed)
+                for i, incoming, outcome in zip(slots, to_apply, outcomes, strict=True):
+                    local[i] = outcome.to_wire(incoming.seq)
+            processed = [local[i] for i in sorted(local)]
+            if processed:
+                session.add(SyncPushResult(sync_client_id=client.id, first_seq=processed[0]["seq"],
+                                           last_seq=processed[-1]["seq"], results=processed))
+                client.last_seq = last
+            for i, res in local.items():
+                results[i] = res
+        return last
+
+    async def _fill_duplicates(
+        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn],
+        results: list[dict[str, Any] | None],
+    ) -> None:
+        missing = [i for i, r in enumerate(results) if r is None]
+        if not missing:
+            return
+        seqs = {mutations[i].seq for i in missing}
+        originals: dict[int, dict[str, Any]] = {}
+        async with self.sessions() as session:
+            client = await session.scalar(
+                select(SyncClient).where(SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id)
+            )
+            if client is not None:
+                conds = [and_(SyncPushResult.first_seq <= s, SyncPushResult.last_seq >= s) for s in seqs]
+                rows = await session.scalars(
+                    select(SyncPushResult).where(SyncPushResult.sync_client_id == client.id, or_(*conds))
+                )
+                for row in rows:
+                    for res in row.results:
+                        if res.get("seq") in seqs:
+                            originals[res["seq"]] = res
+        for i in missing:
+            seq = mutations[i].seq
+            original = originals.get(seq)
+            if original is None:
+                results[i] = {"seq": seq, "status": "duplicate"}
+            else:
+                results[i] = {**original, "status": "duplicate", "original_status": original["status"]}
+
+    async def _last_seq(self, principal: Principal, client_id: uuid.UUID) -> int:
+        async with self.sessions() as session:
+            value = await session.scalar(
+                select(SyncClient.last_seq).where(SyncClient.user_id == principal.user_id,
+                                                  SyncClient.client_id == client_id)
+            )
+            return int(value or 0)
+
+    async def _last_seq_safe(self, principal: Principal, client_id: uuid.UUID) -> int:
+        try:
+            return await self._last_seq(principal, client_id)
+        except Exception:
+            return 0
+
+
+async def _lock_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> SyncClient:
+    stmt = select(SyncClient).where(SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    client = await session.scalar(stmt)
+    if client is None:
+        client = SyncClient(tenant_id=principal.tenant_id, user_id=principal.user_id, client_id=client_id, last_seq=0)
+        session.add(client)
+        await session.flush()
+    return client
+
+
+def _retryable(exc: Exception) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
+    text = str(exc).lower()
+    return code in {"40001", "40P01"} or "deadlock" in text or "database is locked" in text
