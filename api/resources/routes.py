@@ -53,22 +53,22 @@ def _crud_handlers(name: str, plural_tag: str, *, writable: bool = True) -> dict
     Update = update_struct(name)
     handlers: dict[str, Any] = {}
 
-    async def get_one(request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Out:  # type: ignore[valid-type]
+    async def get_one(self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Out:  # type: ignore[valid-type]
         return await service(request, session, principal).get(spec, item_id)  # type: ignore[return-value]
 
     handlers["get_one"] = get("/{item_id:uuid}", operation_id=f"Get{Out.__name__}", tags=[plural_tag])(get_one)
     if not writable:
         return handlers
 
-    async def create_one(request: Request, session: AsyncSession, principal: Principal, data: Create) -> Out:  # type: ignore[valid-type]
+    async def create_one(self: Any, request: Request, session: AsyncSession, principal: Principal, data: Create) -> Out:  # type: ignore[valid-type]
         return await service(request, session, principal).create(spec, given(data))  # type: ignore[return-value]
 
     async def update_one(
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: Update  # type: ignore[valid-type]
+        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: Update  # type: ignore[valid-type]
     ) -> Out:  # type: ignore[valid-type]
         return await service(request, session, principal).update(spec, item_id, given(data))  # type: ignore[return-value]
 
-    async def delete_one(request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> None:
+    async def delete_one(self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> None:
         await service(request, session, principal).delete(spec, item_id)
 
     handlers["create_one"] = post("", operation_id=f"Create{Out.__name__}", tags=[plural_tag])(create_one)
