@@ -67,7 +67,7 @@ def analyze_day(
     sites = _sites(planned, customers, projection, route, p)
 
     # Stays -> stops.
-    stay_acc = np.array([np.nanmedian(_or_nan(clean.accuracy_m[s.first : s.last + 1])) for s in stays])
+    stay_acc = np.array([_median_accuracy(clean.accuracy_m[s.first : s.last + 1]) for s in stays])
     matches = match_stays(stays, stay_acc if stays else np.zeros(0), sites)
     stops = [_stop(s, m, sites, clean) for s, m in zip(stays, matches, strict=True)]
 
@@ -145,8 +145,10 @@ def _projection_for(track: Track, plan: RoutePlan | None) -> LocalProjection:
     return LocalProjection(0.0, 0.0)
 
 
-def _or_nan(values: FloatArray) -> FloatArray:
-    return values if values.size and not np.isnan(values).all() else np.array([np.nan])
+def _median_accuracy(values: FloatArray) -> float:
+    """Median reported accuracy (m), NaN when none is known."""
+    known = values[~np.isnan(values)]
+    return float(np.median(known)) if known.size else float("nan")
 
 
 def _sites(

@@ -78,6 +78,22 @@ class PlannedRoute:
     stop_radius_m: FloatArray
 
 
+#: The corridor is buffered in pieces of this many segments and then united. One buffer of a
+#: path that doubles back on itself many times (a day's own track used as the plan) took
+#: 5.8 s in GEOS for 2 000 vertices; pieces of 16 take 37 ms there and 3 ms for a plain
+#: 750-vertex road route.
+_CORRIDOR_PIECE = 16
+
+
+def _pieces(line: shapely.LineString | shapely.Point, size: int) -> list[BaseGeometry]:
+    """The line cut into consecutive pieces of ``size`` segments (a point stays whole)."""
+    if not isinstance(line, shapely.LineString):
+        return [line]
+    coords = shapely.get_coordinates(line)
+    starts = range(0, max(len(coords) - 1, 1), size)
+    return [shapely.linestrings(coords[i : i + size + 1]) for i in starts]
+
+
 def path_lonlat(path: Sequence[Sequence[float]] | Mapping[str, Any] | None) -> FloatArray | None:
     """The path as an ``(n, 2)`` array of ``(lon, lat)``, or None.
 
@@ -144,10 +160,11 @@ def build_route(
 
     corridor: BaseGeometry | None = None
     if line is not None:
-        parts = [shapely.buffer(line, width, quad_segs=4)]
+        parts = _pieces(line, _CORRIDOR_PIECE)
+        polygons = [*shapely.buffer(parts, width, quad_segs=4).tolist()]
         if stops:
-            parts.extend(shapely.buffer(shapely.points(sx, sy), radii, quad_segs=8).tolist())
-        corridor = shapely.union_all(parts)
+            polygons.extend(shapely.buffer(shapely.points(sx, sy), radii, quad_segs=8).tolist())
+        corridor = shapely.union_all(polygons)
         shapely.prepare(corridor)
     return PlannedRoute(
         line=line,

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from reference import li_reference
 
 from geo.track import AnalysisParams, detect_stays
 
 NO_MERGE = AnalysisParams(stay_merge_m=0.0)
-
-
-def li_reference(
-    t: np.ndarray, x: np.ndarray, y: np.ndarray, radius: float, min_s: float, max_gap: float
-) -> list[tuple[int, int]]:
-    """The textbook sliding window, one fix at a time (a window also ends at a long gap)."""
-    out: list[tuple[int, int]] = []
-    n, i = len(t), 0
-    while i < n:
-        j = i + 1
-        while j < n and math.hypot(x[j] - x[i], y[j] - y[i]) < radius and t[j] - t[j - 1] <= max_gap:
-            j += 1
-        if t[j - 1] - t[i] >= min_s:
-            out.append((i, j - 1))
-            i = j
-        else:
-            i += 1
-    return out
 
 
 def random_day(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
