@@ -1,0 +1,328 @@
+"""Receipt fields from OCR lines: total, date, currency, tax, merchant, receipt number, line items.
+
+Pure functions: input is text lines (with confidences when OCR gave them), output is fields with a
+confidence in [0, 1]. Nothing here knows about images, files, HTTP or storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+
+import msgspec
+
+from media.ocr.amounts import format_money
+from media.ocr.candidates import Candidate, best, vote
+from media.ocr.dates import find_dates
+from media.ocr.lines import Kind, ReceiptLine, amount_confidence, annotate
+from media.ocr.merchant import merchant_candidates
+from media.ocr.text import has_cjk, lines_from_text, merge_rows
+from media.ocr.totals import collect, total_candidates
+from media.ocr.types import ExtractedField, LineItem, OcrLine, ParsedReceipt
+
+__all__ = [
+    "ReceiptCandidates",
+    "combine",
+    "currency_candidates",
+    "date_candidates",
+    "extract_candidates",
+    "line_items",
+    "parse_lines",
+    "parse_text",
+    "receipt_number_candidates",
+    "tax_candidates",
+]
+
+_DATE_KEYWORD = re.compile(r"DATE|TARIKH|DATED|日期|开票|時間|时间")
+_DATE_UNLIKELY = re.compile(r"EXP|VALID|BEFORE|BIRTH|EXPIRY|USE BY|DUE|有效期|截止")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}")
+
+# Currency evidence: (pattern, ISO code, weight).
+_CURRENCY_SIGNS: tuple[tuple[re.Pattern[str], str, float], ...] = (
+    (re.compile(r"\bMYR\b|\bRM\s?\d|\bRM\b|\(RM\)|RINGGIT"), "MYR", 0.9),
+    (re.compile(r"\bRMB\b|\bCNY\b|人民币|¥|元|(?<![A-Z])Y\s?\d+[.,]\d{2}"), "CNY", 0.9),
+    (re.compile(r"US\$|\bUSD\b"), "USD", 0.95),
+    (re.compile(r"S\$|\bSGD\b"), "SGD", 0.95),
+    (re.compile(r"HK\$|\bHKD\b"), "HKD", 0.95),
+    (re.compile(r"€|\bEUR\b"), "EUR", 0.95),
+    (re.compile(r"£|\bGBP\b"), "GBP", 0.95),
+    (re.compile(r"\bJPY\b|円"), "JPY", 0.9),
+    (re.compile(r"฿|\bTHB\b|\bBAHT\b"), "THB", 0.9),
+    (re.compile(r"\bIDR\b|\bRP\s?\d"), "IDR", 0.8),
+    (re.compile(r"₱|\bPHP\b"), "PHP", 0.9),
+    (re.compile(r"₹|\bINR\b"), "INR", 0.9),
+    (re.compile(r"₩|\bKRW\b"), "KRW", 0.9),
+    (re.compile(r"₫|\bVND\b"), "VND", 0.9),
+)
+_DOLLAR = re.compile(r"\$\s?\d")
+_DOLLAR_CURRENCIES = {"USD", "SGD", "HKD", "AUD", "CAD", "NZD", "TWD"}
+_COUNTRY_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"SDN\.? ?BHD|MALAYSIA|SELANGOR|JOHOR|KUALA LUMPUR|PULAU PINANG|\bGST\b.*6\s?%|\bSST\b"),
+        "MYR",
+    ),
+    (re.compile(r"有限公司|发票|增值税|税额|合计|中国"), "CNY"),
+    (re.compile(r"SINGAPORE|PTE\.? LTD"), "SGD"),
+)
+
+_RECEIPT_NUMBER = re.compile(
+    r"(?:INVOICE|INV|RECEIPT|RCPT|BILL|DOC(?:UMENT)?|TRANS(?:ACTION)?|TXN|CHIT|SLIP|CHECK|CHK|ORDER|SALES?)"
+    r"\s*(?:NO|NUMBER|NUM|#)\s*\.?\s*[:#.]?\s*(?P<num>[A-Z0-9][A-Z0-9\-/]{3,})|"
+    r"(?:INVOICE|RECEIPT|BILL|CHIT)\s*[:#]\s*(?P<num2>[A-Z0-9][A-Z0-9\-/]{3,})|"
+    r"(?:发票号码|票据号|单号|流水号|订单号|小票号|NO\.)\s*[:#]?\s*(?P<num3>[A-Z0-9][A-Z0-9\-/]{3,})"
+)
+_NOT_RECEIPT_NUMBER = re.compile(r"(?:GST|SST|TAX|VAT|CO\.?|COMPANY|REG|BUSINESS)\s*(?:REG|ID|NO|REF|#)")
+
+_ITEM_QTY = re.compile(r"(?<![\d.])(?P<qty>\d{1,3})\s?(?:X|@|PCS|PC|UNITS?|\*)\s", re.IGNORECASE)
+
+
+class ReceiptCandidates(msgspec.Struct):
+    """Everything one OCR pass offers, before a value is chosen per field."""
+
+    fields: dict[str, list[Candidate]]
+    items: list[LineItem]
+    line_count: int
+    mean_confidence: float
+
+
+def _lines(lines: Sequence[OcrLine]) -> list[ReceiptLine]:
+    return annotate(merge_rows(lines))
+
+
+def date_candidates(
+    lines: Sequence[ReceiptLine], *, day_first: bool = True, today: dt.date | None = None
+) -> list[Candidate]:
+    candidates: list[Candidate] = []
+    first = True
+    for line in lines:
+        keyword = _DATE_KEYWORD.search(line.upper) is not None
+        for found in find_dates(line.text, day_first=day_first, allow_compact=keyword):
+            score = 0.55 * found.certainty
+            if keyword:
+                score += 0.25
+            if _TIME.search(line.text):
+                score += 0.1
+            if _DATE_UNLIKELY.search(line.upper):
+                score -= 0.35
+            if first:
+                score += 0.05
+            if today is not None:
+                if found.value > today + dt.timedelta(days=1) or (today - found.value).days > 3650:
+                    score -= 0.2
+            score *= 0.6 + 0.4 * line.confidence
+            candidates.append(
+                Candidate(value=found.value.isoformat(), score=max(0.01, min(1.0, score)), line=line.index)
+            )
+            first = False
+    candidates.sort(key=lambda c: -c.score)
+    return candidates
+
+
+def currency_candidates(lines: Sequence[ReceiptLine], *, default_currency: str) -> list[Candidate]:
+    """ISO 4217 codes suggested by symbols and codes printed on the receipt, then by the tenant default."""
+    text = "\n".join(line.upper for line in lines)
+    weights: dict[str, float] = {}
+    for pattern, code, weight in _CURRENCY_SIGNS:
+        hits = len(pattern.findall(text))
+        if hits:
+            weights[code] = max(weights.get(code, 0.0), min(1.0, weight + 0.02 * (hits - 1)))
+    if _DOLLAR.search(text) and not any(code in _DOLLAR_CURRENCIES for code in weights):
+        code = default_currency if default_currency in _DOLLAR_CURRENCIES else None
+        for pattern, hinted in _COUNTRY_HINTS:
+            if code is None and pattern.search(text):
+                code = hinted
+        weights.setdefault(code or "USD", 0.55)
+    if not weights:
+        for pattern, hinted in _COUNTRY_HINTS:
+            if pattern.search(text):
+                weights[hinted] = 0.6 if hinted == default_currency else 0.45
+                break
+    weights.setdefault(default_currency, 0.4)
+    if default_currency in weights and len(weights) > 1:
+        weights[default_currency] += 0.05
+    return sorted(
+        (Candidate(value=code, score=min(1.0, w)) for code, w in weights.items()), key=lambda c: -c.score
+    )
+
+
+def tax_candidates(lines: Sequence[ReceiptLine], total: Decimal | None) -> list[Candidate]:
+    """Tax amounts (GST / SST / VAT / 税额), scored higher when plausible against the total."""
+    candidates: dict[Decimal, Candidate] = {}
+    for money in collect(lines, Kind.TAX):
+        value = abs(money.value)
+        line = lines[money.line]
+        if re.search(r"\bSR\b|SUMMARY", line.upper) and len(line.amounts) > 1:
+            value = abs(line.amounts[-1].value)
+        score = 0.55
+        if total is not None and total > 0:
+            if value >= total:
+                continue
+            base = total - value
+            rate = value / base if base > 0 else Decimal(0)
+            if Decimal("0.004") <= rate <= Decimal("0.30"):
+                score += 0.25
+        elif value == 0:
+            score -= 0.1
+        score *= 0.6 + 0.4 * money.confidence
+        if value not in candidates or candidates[value].score < score:
+            candidates[value] = Candidate(value=format_money(value), score=min(1.0, score), line=money.line)
+    return sorted(candidates.values(), key=lambda c: -c.score)
+
+
+def _normal_number(raw: str) -> str:
+    return raw.strip("-/.:")
+
+
+def receipt_number_candidates(lines: Sequence[ReceiptLine]) -> list[Candidate]:
+    candidates: list[Candidate] = []
+    for line in lines:
+        if _NOT_RECEIPT_NUMBER.search(line.upper):
+            continue
+        for match in _RECEIPT_NUMBER.finditer(line.upper):
+            raw = match.group("num") or match.group("num2") or match.group("num3") or ""
+            start = (
+                match.start("num")
+                if match.group("num")
+                else (match.start("num2") if match.group("num2") else match.start("num3"))
+            )
+            number = _normal_number(line.text[start : start + len(raw)].upper())
+            if sum(ch.isdigit() for ch in number) < 3:
+                continue
+            score = 0.75 * (0.6 + 0.4 * line.confidence)
+            candidates.append(Candidate(value=number, score=score, line=line.index))
+    candidates.sort(key=lambda c: -c.score)
+    return candidates
+
+
+def line_items(lines: Sequence[ReceiptLine]) -> list[LineItem]:
+    """Purchased lines: text with an amount between the header and the first total-like line."""
+    end = next(
+        (
+            ln.index
+            for ln in lines
+            if ln.kind in (Kind.TOTAL_FINAL, Kind.TOTAL, Kind.SUBTOTAL, Kind.COUNT, Kind.TENDERED)
+            and (ln.amounts or ln.kind is Kind.COUNT)
+        ),
+        None,
+    )
+    if end is None:
+        return []
+    items: list[LineItem] = []
+    previous_text: str | None = None
+    for line in lines[:end]:
+        if line.kind is not Kind.OTHER or not line.amounts or find_dates(line.text):
+            previous_text = line.text if not line.amounts and line.kind is Kind.OTHER else None
+            continue
+        first = line.amounts[0]
+        description = line.text[: first.start].strip(" :.-*")
+        qty_match = _ITEM_QTY.search(line.text[: first.start + 1] + " ")
+        quantity = qty_match.group("qty") if qty_match else None
+        if qty_match:
+            description = description[: qty_match.start()].strip(" :.-*")
+        letters = sum(ch.isalpha() for ch in description)
+        if letters < 2 and previous_text:
+            description = previous_text.strip()
+        letters = sum(ch.isalpha() for ch in description)
+        if letters < 2:
+            previous_text = None
+            continue
+        unit = format_money(first.value) if len(line.amounts) > 1 else None
+        items.append(
+            LineItem(
+                description=description,
+                amount=format_money(line.amounts[-1].value),
+                quantity=quantity,
+                unit_price=unit,
+            )
+        )
+        previous_text = None
+    return items
+
+
+def extract_candidates(
+    lines: Sequence[OcrLine], *, default_currency: str, day_first: bool = True, today: dt.date | None = None
+) -> ReceiptCandidates:
+    """Candidates for every field from one OCR pass (or one ground-truth transcription)."""
+    annotated = _lines(lines)
+    totals = total_candidates(annotated)
+    top_total = totals[0].value if totals else None
+    fields: dict[str, list[Candidate]] = {
+        "total": [Candidate(value=format_money(c.value), score=c.score, line=c.line) for c in totals],
+        "date": date_candidates(annotated, day_first=day_first, today=today),
+        "currency": currency_candidates(annotated, default_currency=default_currency),
+        "tax": tax_candidates(annotated, top_total),
+        "merchant": merchant_candidates(annotated),
+        "receipt_number": receipt_number_candidates(annotated),
+    }
+    for name, kind in (("subtotal", Kind.SUBTOTAL), ("rounding", Kind.ROUNDING), ("discount", Kind.DISCOUNT)):
+        found = collect(annotated, kind)
+        if found:
+            money = found[-1]
+            fields[name] = [
+                Candidate(
+                    value=format_money(money.value),
+                    score=0.6 * (0.6 + 0.4 * money.confidence),
+                    line=money.line,
+                )
+            ]
+    confidences = [ln.confidence for ln in annotated]
+    return ReceiptCandidates(
+        fields=fields,
+        items=line_items(annotated),
+        line_count=len(annotated),
+        mean_confidence=sum(confidences) / len(confidences) if confidences else 0.0,
+    )
+
+
+_FUZZY_FIELDS = {"merchant"}
+
+
+def combine(passes: Sequence[ReceiptCandidates]) -> ParsedReceipt:
+    """One value per field from one or more passes (a weighted vote when there are several)."""
+    parsed = ParsedReceipt()
+    names: list[str] = []
+    for candidates in passes:
+        for name in candidates.fields:
+            if name not in names:
+                names.append(name)
+    for name in names:
+        per_pass = [c.fields.get(name, []) for c in passes]
+        chosen = vote(per_pass, fuzzy=name in _FUZZY_FIELDS) if len(passes) > 1 else best(per_pass[0])
+        if chosen is not None:
+            parsed.fields[name] = ExtractedField(value=chosen.value, confidence=round(chosen.score, 3))
+    items_pass = max(passes, key=lambda c: (len(c.items) > 0, c.mean_confidence), default=None)
+    if items_pass is not None and items_pass.items:
+        parsed.fields["items"] = ExtractedField(
+            value=[msgspec.to_builtins(item) for item in items_pass.items],
+            confidence=round(0.5 * items_pass.mean_confidence, 3),
+        )
+    return parsed
+
+
+def parse_lines(
+    lines: Sequence[OcrLine], *, default_currency: str, day_first: bool = True, today: dt.date | None = None
+) -> ParsedReceipt:
+    """Fields of one receipt from its text lines (boxes, when given, are used to rebuild rows)."""
+    return combine(
+        [extract_candidates(lines, default_currency=default_currency, day_first=day_first, today=today)]
+    )
+
+
+def parse_text(
+    text: str, *, default_currency: str, day_first: bool = True, today: dt.date | None = None
+) -> ParsedReceipt:
+    """Fields of one receipt from plain text, one printed line per text line."""
+    return parse_lines(
+        lines_from_text(text), default_currency=default_currency, day_first=day_first, today=today
+    )
+
+
+def looks_chinese(lines: Sequence[OcrLine]) -> bool:
+    return any(has_cjk(line.text) for line in lines)
+
+
+def amount_confidence_of(line: ReceiptLine) -> float:
+    amount = line.last_amount
+    return line.confidence if amount is None else amount_confidence(line, amount)
