@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
+
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -155,6 +157,12 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         if "malformed" in detail.lower() or ("json" in detail.lower() and not errors):
             return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON")
         return problem_response(422, "validation_failed", "Validation failed", _clean(detail), errors=errors)
+    decode_error = _decode_cause(exc)
+    if decode_error is not None:
+        if isinstance(decode_error, msgspec.ValidationError):
+            return problem_response(422, "validation_failed", "Validation failed", _clean(str(decode_error)),
+                                    errors=[field_error(None, "invalid", _clean(str(decode_error)))])
+        return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON")
     if isinstance(exc, HTTPException):
         status = exc.status_code
         code, title = _STATUS_CODES.get(status, ("http_error", "HTTP error"))
@@ -167,6 +175,17 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
     return problem_response(
         HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Internal server error", "An unexpected error occurred"
     )
+
+
+def _decode_cause(exc: BaseException) -> msgspec.DecodeError | None:
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, msgspec.DecodeError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _clean(detail: str) -> str:
