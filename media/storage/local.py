@@ -1,0 +1,242 @@
+"""Local-disk storage: atomic, durable writes under one root directory.
+
+A put writes to ``<root>/.tmp/`` (same file system), hashing as it goes, ``fsync``s the file,
+then hard-links it to its content key - which fails if the key exists, so an existing object is
+never replaced - and ``fsync``s the directory. Stored files are made read-only. Any failure
+(disk full included) removes the temporary file: no partial object is ever visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import os
+import stat
+import tempfile
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from media.storage.base import (
+    CHUNK_SIZE,
+    DEFAULT_PREFIX,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+    StoredObject,
+    check_key,
+    content_key,
+    os_error,
+)
+
+#: Buffer for file-to-file copies (bigger than the streaming chunk: fewer system calls).
+COPY_BUFFER: Final = 8 * 1024 * 1024
+TEMP_DIR: Final = ".tmp"
+
+# Indirection so tests can simulate a full disk on the write path.
+_write = os.write
+
+
+T = TypeVar("T")
+
+
+async def _guarded(action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking storage I/O in a thread, mapping ``OSError`` to :class:`StorageError`."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except OSError as exc:
+        raise os_error(exc, action) from exc
+
+
+class _TempFile:
+    """A temporary file being filled, with its running SHA-256 and size."""
+
+    def __init__(self, directory: Path, fsync: bool) -> None:
+        self.fd, name = tempfile.mkstemp(dir=directory, prefix="put-")
+        self.path = Path(name)
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self._fsync = fsync
+        self._open = True
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.hash.update(data)
+        view = memoryview(data)
+        while view:
+            written = _write(self.fd, view)
+            view = view[written:]
+        self.size += len(data)
+
+    def finish(self) -> None:
+        if self._fsync:
+            os.fsync(self.fd)
+        os.fchmod(self.fd, stat.S_IRUSR | stat.S_IRGRP)
+        os.close(self.fd)
+        self._open = False
+
+    def discard(self) -> None:
+        if self._open:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self._open = False
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str | Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self._tmp = self.root / TEMP_DIR
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def path_for(self, key: str) -> Path:
+        check_key(key)
+        return self.root / key
+
+    def _fsync_dir(self, directory: Path) -> None:
+        if not self.fsync:
+            return
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _commit(self, temp: _TempFile, prefix: str, expected_sha256: str | None) -> StoredObject:
+        """Finish ``temp`` and move it to its content key (no-op if already stored)."""
+        sha = temp.hash.hexdigest()
+        if expected_sha256 is not None and expected_sha256.lower() != sha:
+            raise StorageError("checksum_mismatch", "the content does not match the expected SHA-256")
+        key = content_key(sha, prefix)
+        final = self.root / key
+        temp.finish()
+        if final.exists():
+            return StoredObject(key, sha, temp.size, created=False)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(temp.path, final)
+            created = True
+        except FileExistsError:
+            created = False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
+                raise
+            created = not final.exists()
+            if created:
+                os.rename(temp.path, final)
+        if created:
+            self._fsync_dir(final.parent)
+        return StoredObject(key, sha, temp.size, created=created)
+
+    def _put_file_sync(self, path: Path, prefix: str, expected_sha256: str | None) -> StoredObject:
+        content_key("0" * 64, prefix)  # validate the prefix before any I/O
+        try:
+            temp = _TempFile(self._tmp, self.fsync)
+        except OSError as exc:
+            raise os_error(exc, "creating a temporary file") from exc
+        try:
+            buffer = bytearray(COPY_BUFFER)
+            view = memoryview(buffer)
+            with open(path, "rb", buffering=0) as source:
+                while True:
+                    n = source.readinto(buffer)
+                    if not n:
+                        break
+                    temp.write(view[:n])
+            return self._commit(temp, prefix, expected_sha256)
+        except OSError as exc:
+            raise os_error(exc, "writing an object") from exc
+        finally:
+            temp.discard()
+
+    # -- Storage ------------------------------------------------------------------------------
+
+    async def put_file(
+        self,
+        path: str | Path,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        expected_sha256: str | None = None,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        return await asyncio.to_thread(self._put_file_sync, Path(path), prefix, expected_sha256)
+
+    async def put_stream(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        expected_sha256: str | None = None,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        content_key("0" * 64, prefix)
+        temp = await _guarded("creating a temporary file", _TempFile, self._tmp, self.fsync)
+        try:
+            pending: list[bytes] = []
+            pending_size = 0
+            async for chunk in chunks:  # errors of the source propagate unchanged
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= CHUNK_SIZE:
+                    await _guarded("writing an object", temp.write, b"".join(pending))
+                    pending, pending_size = [], 0
+            if pending:
+                await _guarded("writing an object", temp.write, b"".join(pending))
+            return await _guarded("writing an object", self._commit, temp, prefix, expected_sha256)
+        finally:
+            await asyncio.to_thread(temp.discard)
+
+    async def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        path = self.path_for(key)
+        try:
+            handle = await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        try:
+            while chunk := await asyncio.to_thread(handle.read, chunk_size):
+                yield chunk
+        finally:
+            await asyncio.to_thread(handle.close)
+
+    @asynccontextmanager
+    async def local_path(self, key: str) -> AsyncIterator[Path]:
+        path = self.path_for(key)
+        if not await asyncio.to_thread(path.is_file):
+            raise ObjectNotFound(key)
+        yield path
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.path_for(key).is_file)
+
+    async def size(self, key: str) -> int:
+        try:
+            return (await asyncio.to_thread(self.path_for(key).stat)).st_size
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    async def delete(self, key: str) -> None:
+        path = self.path_for(key)
+
+        def remove() -> None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+        await asyncio.to_thread(remove)
+
+    def sweep_temp(self, older_than_s: float = 3600.0) -> int:
+        """Remove temporary files left by a crash; returns how many were removed."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for entry in self._tmp.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+        return removed
