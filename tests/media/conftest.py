@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import mediagen as gen
+import numpy as np
 import pytest
+from PIL import Image
 
 
 @pytest.fixture(scope="session")
@@ -22,5 +24,8 @@ def photo_jpeg(media_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def big_50mp_jpeg(media_dir: Path) -> Path:
     """A 50-megapixel (8660x5774) photo-like JPEG at q95, the size of a high-end phone photo."""
-    image = gen.photo_like(8660, 5774, seed=50)
+    quarter = np.asarray(gen.photo_like(4330, 2887, seed=50))
+    image = Image.fromarray(
+        np.block([[[quarter], [quarter[:, ::-1]]], [[quarter[::-1]], [quarter[::-1, ::-1]]]])
+    )
     return gen.write(media_dir / "big50.jpg", gen.encode(image, quality=95))
