@@ -148,3 +148,7 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
     except DomainError as exc:
         click.echo(f"error: {exc.detail}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
