@@ -69,7 +69,11 @@ def analyze_day(
     # Stays -> stops.
     stay_acc = np.array([_median_accuracy(clean.accuracy_m[s.first : s.last + 1]) for s in stays])
     matches = match_stays(stays, stay_acc if stays else np.zeros(0), sites)
-    stops = [_stop(s, m, sites, clean) for s, m in zip(stays, matches, strict=True)]
+    stay_lat, stay_lon = projection.inverse([s.x for s in stays], [s.y for s in stays])
+    stops = [
+        _stop(s, m, sites, float(la), float(lo))
+        for s, m, la, lo in zip(stays, matches, stay_lat.tolist(), stay_lon.tolist(), strict=True)
+    ]
 
     # Stationary jitter collapsed to the stay centres for distances and drawing.
     xs, ys = snap_to_stays(x, y, [(s.first, s.last) for s in stays], [(s.x, s.y) for s in stays])
@@ -184,16 +188,10 @@ def _stay_membership(n: int, stays: Sequence[StayPoint]) -> np.ndarray:
     return of
 
 
-def _latlon(clean: CleanTrack, x: float, y: float) -> tuple[float, float]:
-    lat, lon = clean.projection.inverse([x], [y])
-    return float(lat[0]), float(lon[0])
-
-
 # --- stops and planned stops ---------------------------------------------------------------------
 
 
-def _stop(stay: StayPoint, match: int | None, sites: Sites, clean: CleanTrack) -> Stop:
-    lat, lon = _latlon(clean, stay.x, stay.y)
+def _stop(stay: StayPoint, match: int | None, sites: Sites, lat: float, lon: float) -> Stop:
     customer_id = sites.customer_id[match] if match is not None else None
     seq = int(sites.planned_seq[match]) if match is not None and sites.planned_seq[match] >= 0 else None
     distance = (
@@ -476,19 +474,26 @@ def _minutes(seconds: float) -> str:
 def _simplify(
     xs: FloatArray, ys: FloatArray, clean: CleanTrack, gap_idx: np.ndarray, tolerance_m: float
 ) -> TrackLine:
-    """Douglas-Peucker per continuous piece; pieces break at gaps and implausible jumps."""
+    """Douglas-Peucker per continuous piece; pieces break at gaps and at implausible jumps that
+    move the (jitter-snapped) track. Plain DP (no topology preservation): a drawn track may
+    cross itself anyway, and it is ten times faster."""
     n = xs.size
     if n == 0:
         return TrackLine([])
-    cuts = np.union1d(gap_idx, np.flatnonzero(clean.jump))
+    moved = np.hypot(np.diff(xs), np.diff(ys)) > 0
+    cuts = np.union1d(gap_idx, np.flatnonzero(clean.jump & moved))
     bounds = np.concatenate(([0], cuts + 1, [n]))
-    segments: list[FloatArray] = []
+    pieces: list[np.ndarray] = []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi - lo >= 2:
-            line = shapely.simplify(shapely.linestrings(xs[lo:hi], ys[lo:hi]), tolerance_m)
-            coords = shapely.get_coordinates(line)
+            line = shapely.simplify(
+                shapely.linestrings(xs[lo:hi], ys[lo:hi]), tolerance_m, preserve_topology=False
+            )
+            pieces.append(shapely.get_coordinates(line))
         else:
-            coords = np.column_stack((xs[lo:hi], ys[lo:hi]))
-        lat, lon = clean.projection.inverse(coords[:, 0], coords[:, 1])
-        segments.append(np.column_stack((lon, lat)))
-    return TrackLine(segments)
+            pieces.append(np.column_stack((xs[lo:hi], ys[lo:hi])))
+    coords = np.concatenate(pieces)
+    lat, lon = clean.projection.inverse(coords[:, 0], coords[:, 1])  # one transform for all pieces
+    lonlat = np.column_stack((lon, lat))
+    ends = np.cumsum([len(piece) for piece in pieces])[:-1]
+    return TrackLine(np.split(lonlat, ends))

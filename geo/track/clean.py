@@ -105,9 +105,7 @@ def clean_track(
         & ~((lat == 0) & (lon == 0))
     )
     idx = np.flatnonzero(valid)
-    # Sort by time, most accurate first within a timestamp (unknown accuracy last), keep the first.
-    order = np.lexsort((np.where(np.isnan(acc[idx]), np.inf, acc[idx]), t[idx]))
-    idx = idx[order]
+    idx = idx[_time_order(t[idx], acc[idx])]
     first_of_time = np.ones(idx.size, dtype=bool)
     first_of_time[1:] = np.diff(t[idx]) > 0
     n_dupes = int(idx.size - first_of_time.sum())
@@ -121,11 +119,12 @@ def clean_track(
         proj = LocalProjection.centred_on(lat[idx], lon[idx]) if idx.size else LocalProjection(0.0, 0.0)
     x, y = proj.forward(lat[idx], lon[idx])
     tt = t[idx]
+    noise = np.where(np.isnan(acc[idx]), p.unknown_accuracy_m, acc[idx])
 
-    keep = _spike_free(tt, x, y, p)
+    keep = _spike_free(tt, x, y, noise, p)
     n_spikes = int(idx.size - keep.sum())
-    idx, x, y, tt = idx[keep], x[keep], y[keep], tt[keep]
-    jump = _fast_steps(tt, x, y, p.max_speed_mps)
+    idx, x, y, tt, noise = idx[keep], x[keep], y[keep], tt[keep], noise[keep]
+    jump = _fast_steps(tt, x, y, noise, p.max_speed_mps)
     report = CleaningReport(
         received=n_in,
         invalid=int(n_in - valid.sum()),
@@ -149,40 +148,55 @@ def clean_track(
     )
 
 
+def _time_order(t: FloatArray, acc: FloatArray) -> IntArray:
+    """Order by time, the most accurate fix first within a timestamp (unknown accuracy last).
+
+    Fixes read from storage usually arrive sorted without duplicates: then nothing is sorted.
+    """
+    if (np.diff(t) > 0).all():
+        return np.arange(t.size)
+    return np.lexsort((np.where(np.isnan(acc), np.inf, acc), t))
+
+
 def step_lengths(x: FloatArray, y: FloatArray) -> FloatArray:
     """Length (m) of each step between consecutive fixes (``n - 1`` values)."""
     return np.hypot(np.diff(x), np.diff(y))
 
 
-def _fast_steps(t: FloatArray, x: FloatArray, y: FloatArray, max_speed_mps: float) -> BoolArray:
+def _fast_steps(
+    t: FloatArray, x: FloatArray, y: FloatArray, noise: FloatArray, max_speed_mps: float
+) -> BoolArray:
+    """Steps faster than ``max_speed_mps`` even after subtracting both fixes' accuracies."""
     if t.size < 2:
         return np.zeros(0, dtype=bool)
-    return step_lengths(x, y) > max_speed_mps * np.diff(t)
+    return step_lengths(x, y) - (noise[:-1] + noise[1:]) > max_speed_mps * np.diff(t)
 
 
-def _spike_free(t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams, passes: int = 3) -> BoolArray:
+def _spike_free(
+    t: FloatArray, x: FloatArray, y: FloatArray, noise: FloatArray, p: AnalysisParams
+) -> BoolArray:
     """Mask of fixes that are not part of an out-and-back spike.
 
     Single-fix spikes are removed first, then runs between a fast jump out and a fast jump back
-    are looked for on what is left; both repeat until nothing changes (at most ``passes`` times).
+    are looked for on what is left; if that removed anything, single spikes are looked for once
+    more (a run can hide a single spike next to it).
     """
     keep = np.ones(t.size, dtype=bool)
-    for _ in range(passes):
-        changed = False
-        for finder in (_single_spikes, _run_spikes):
-            idx = np.flatnonzero(keep)
-            if idx.size < 3:
-                return keep
-            drop = finder(t[idx], x[idx], y[idx], p)
-            if drop.any():
-                keep[idx[drop]] = False
-                changed = True
-        if not changed:
+    for finder in (_single_spikes, _run_spikes, _single_spikes):
+        idx = np.flatnonzero(keep)
+        if idx.size < 3:
+            break
+        drop = finder(t[idx], x[idx], y[idx], noise[idx], p)
+        if drop.any():
+            keep[idx[drop]] = False
+        elif finder is _run_spikes:
             break
     return keep
 
 
-def _single_spikes(t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams) -> BoolArray:
+def _single_spikes(
+    t: FloatArray, x: FloatArray, y: FloatArray, noise: FloatArray, p: AnalysisParams
+) -> BoolArray:
     """One fix far away and straight back within a short time: a spike at any speed."""
     d = step_lengths(x, y)
     d_in, d_out = d[:-1], d[1:]
@@ -196,7 +210,9 @@ def _single_spikes(t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParam
     return drop
 
 
-def _run_spikes(t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams) -> BoolArray:
+def _run_spikes(
+    t: FloatArray, x: FloatArray, y: FloatArray, noise: FloatArray, p: AnalysisParams
+) -> BoolArray:
     """Runs of fixes between an implausibly fast jump out and a fast jump back.
 
     Loops in Python over the implausible steps only (a handful per real day). A lone jump with
@@ -206,7 +222,7 @@ def _run_spikes(t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams) 
     n = t.size
     drop = np.zeros(n, dtype=bool)
     vmax = p.max_speed_mps
-    bad = np.flatnonzero(step_lengths(x, y) > vmax * np.diff(t))
+    bad = np.flatnonzero(_fast_steps(t, x, y, noise, vmax))
     done_until = -1
     for s in bad.tolist():
         if s <= done_until:
@@ -215,7 +231,7 @@ def _run_spikes(t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams) 
         for k in bad[np.searchsorted(bad, s + 1) :].tolist():
             if k - s > p.spike_max_points or t[k + 1] - t[s] > p.spike_max_s:
                 break
-            back = float(np.hypot(x[k + 1] - x[s], y[k + 1] - y[s]))
+            back = float(np.hypot(x[k + 1] - x[s], y[k + 1] - y[s])) - float(noise[s] + noise[k + 1])
             if back <= vmax * max(float(t[k + 1] - t[s]), 1.0):
                 drop[s + 1 : k + 1] = True
                 done_until = k

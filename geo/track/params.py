@@ -18,7 +18,10 @@ class AnalysisParams:
             days have Wi-Fi/cell fixes of 500-1000 m. Unknown accuracy is kept.
         max_speed_kmh: a step faster than this is implausible: 250 km/h (above any road
             speed; scikit-mobility uses 500, Traccar leaves it to the operator). Real logger
-            tracks show spikes of 500-1500 km/h.
+            tracks show spikes of 500-1500 km/h. The step is first shortened by both fixes'
+            accuracies, so standing jitter sampled every second is never "fast".
+        unknown_accuracy_m: accuracy assumed for that shortening when a fix reports none: 25 m
+            (the middle of the 10-50 m standing jitter of real tracks).
         spike_min_m: a single fix that jumps at least this far away and straight back is a
             spike even below ``max_speed_kmh``: 200 m ("hundreds of metres and back").
         spike_return_ratio: ... "straight back" = the fixes before and after the spike are within
@@ -72,6 +75,7 @@ class AnalysisParams:
 
     max_accuracy_m: float = 100.0
     max_speed_kmh: float = 250.0
+    unknown_accuracy_m: float = 25.0
     spike_min_m: float = 200.0
     spike_return_ratio: float = 0.25
     spike_max_points: int = 10

@@ -160,6 +160,7 @@ def build_route(
 
     corridor: BaseGeometry | None = None
     if line is not None:
+        shapely.prepare(line)  # distances of off-route fixes to the line use its index
         parts = _pieces(line, _CORRIDOR_PIECE)
         polygons = [*shapely.buffer(parts, width, quad_segs=4).tolist()]
         if stops:

@@ -3,9 +3,12 @@
 All track geometry (cleaning, stays, corridors, distances) works in metres on this plane. The
 projection is a transverse Mercator on the WGS84 ellipsoid whose central meridian and origin
 latitude pass through the centre of the data (a UTM-like zone of its own), so the scale error is
-below 0.01 % within 100 km of the centre and no zone boundary is ever crossed. pyproj's exact
-(Poder/Engsager) algorithm projects 20 000 points in about 2 ms; an azimuthal equidistant plane
-costs five times that for no practical gain at rep-day sizes.
+below 0.01 % within 100 km of the centre and no zone boundary is ever crossed.
+
+PROJ's Evenden/Snyder series (``+approx``) is used: within 1.5 degrees of the central meridian
+it differs from the exact Poder/Engsager algorithm by less than a micrometre (measured) and
+projects 20 000 points in about 1 ms instead of 2 ms; an ellipsoidal azimuthal equidistant plane
+costs 10 ms for no practical gain at rep-day sizes.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class LocalProjection:
             raise ValueError(f"invalid projection centre {self.lat0!r}, {self.lon0!r}")
         pipeline = (
             "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
-            f"+step +proj=tmerc +lat_0={self.lat0!r} +lon_0={self.lon0!r} +k_0=1 +ellps=WGS84"
+            f"+step +proj=tmerc +approx +lat_0={self.lat0!r} +lon_0={self.lon0!r} +k_0=1 +ellps=WGS84"
         )
         object.__setattr__(self, "_transformer", Transformer.from_pipeline(pipeline))
 

@@ -11,8 +11,10 @@ Differences from the textbook loop:
 * Gaps: a gap whose both ends are inside the window is time at the place (a phone indoors at a
   customer); only a gap longer than ``stay_max_gap_s`` ends the window.
 * The stay at the end of the day counts once it is long enough (the rep is still there).
-* Consecutive stays closer than ``stay_merge_m`` and less than ``stay_merge_gap_s`` apart are
-  merged, so a burst of jitter does not split one visit in two.
+* A stay grows over excursions shorter than ``stay_merge_gap_s`` at its ends when the fixes come
+  back within the radius of its centre, and consecutive stays closer than ``stay_merge_m`` and
+  less than ``stay_merge_gap_s`` apart are merged, so a burst of multipath neither splits a visit
+  nor cuts off its last minutes.
 * Speed: a vectorised necessary condition (the fix ``stay_min_s`` after the anchor must be
   within the radius) rules out almost every anchor while moving, so the Python loop only runs
   over candidate anchors and measures whole windows with numpy at once.
@@ -100,6 +102,7 @@ def detect_stays(
         else:
             pos += 1
 
+    spans = _extend(spans, t, x, y, p)
     spans = _merge(spans, t, x, y, p)
     return [_stay(first, last, t, x, y) for first, last in spans]
 
@@ -120,25 +123,64 @@ def _window_exit(i: int, hint: int, x: FloatArray, y: FloatArray, breaks: np.nda
     return n
 
 
+def _extend(
+    spans: list[tuple[int, int]], t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams
+) -> list[tuple[int, int]]:
+    """Grow each stay over short excursions at its ends.
+
+    A burst of multipath (or a step out to the car) ends the window; if within
+    ``stay_merge_gap_s`` the fixes are back within ``stay_radius_m`` of the stay's centre, the
+    stay goes on. Without this, the minutes after such a burst are lost when they are shorter than
+    ``stay_min_s``. Never grows into the neighbouring stays. Off when ``stay_merge_gap_s`` is 0.
+    """
+    if p.stay_merge_gap_s <= 0 or not spans:
+        return spans
+    n, radius, reach = t.size, p.stay_radius_m, p.stay_merge_gap_s
+    out: list[tuple[int, int]] = []
+    for k, (first, last) in enumerate(spans):
+        lo_limit = out[-1][1] + 1 if out else 0
+        hi_limit = spans[k + 1][0] - 1 if k + 1 < len(spans) else n - 1
+        cx, cy = _mean_centre(first, last, x, y)
+        while last < hi_limit:
+            stop = min(int(np.searchsorted(t, t[last] + reach, side="right")) - 1, hi_limit)
+            near = np.flatnonzero(np.hypot(x[last + 1 : stop + 1] - cx, y[last + 1 : stop + 1] - cy) < radius)
+            if near.size == 0:
+                break
+            last = last + 1 + int(near[-1])
+        while first > lo_limit:
+            start = max(int(np.searchsorted(t, t[first] - reach, side="left")), lo_limit)
+            near = np.flatnonzero(np.hypot(x[start:first] - cx, y[start:first] - cy) < radius)
+            if near.size == 0:
+                break
+            first = start + int(near[0])
+        out.append((first, last))
+    return out
+
+
 def _merge(
     spans: list[tuple[int, int]], t: FloatArray, x: FloatArray, y: FloatArray, p: AnalysisParams
 ) -> list[tuple[int, int]]:
     if len(spans) < 2:
         return spans
+    # Means are good enough to decide a merge and much cheaper than medians.
     merged = [spans[0]]
-    centre = _centre(spans[0][0], spans[0][1], x, y)
+    centre = _mean_centre(spans[0][0], spans[0][1], x, y)
     for first, last in spans[1:]:
         prev_first, prev_last = merged[-1]
-        c = _centre(first, last, x, y)
+        c = _mean_centre(first, last, x, y)
         close = float(np.hypot(c[0] - centre[0], c[1] - centre[1])) < p.stay_merge_m
         soon = t[first] - t[prev_last] < p.stay_merge_gap_s
         if close and soon:
             merged[-1] = (prev_first, last)
-            centre = _centre(prev_first, last, x, y)
+            centre = _mean_centre(prev_first, last, x, y)
         else:
             merged.append((first, last))
             centre = c
     return merged
+
+
+def _mean_centre(first: int, last: int, x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    return float(x[first : last + 1].mean()), float(y[first : last + 1].mean())
 
 
 def _centre(first: int, last: int, x: FloatArray, y: FloatArray) -> tuple[float, float]:

@@ -8,7 +8,7 @@ from reference import li_reference
 
 from geo.track import AnalysisParams, detect_stays
 
-NO_MERGE = AnalysisParams(stay_merge_m=0.0)
+NO_MERGE = AnalysisParams(stay_merge_m=0.0, stay_merge_gap_s=0.0)
 
 
 def random_day(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -27,7 +27,7 @@ def random_day(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray, np.nda
 @pytest.mark.parametrize("seed", range(8))
 def test_same_stays_as_the_textbook_loop(seed: int) -> None:
     t, x, y = random_day(seed)
-    params = AnalysisParams(stay_merge_m=0.0, stay_max_gap_s=3 * 3600.0)
+    params = AnalysisParams(stay_merge_m=0.0, stay_merge_gap_s=0.0, stay_max_gap_s=3 * 3600.0)
     ours = [(s.first, s.last) for s in detect_stays(t, x, y, params)]
     expected = li_reference(t, x, y, 100.0, 300.0, 3 * 3600.0)
     assert expected  # the generator does produce stays
@@ -86,6 +86,35 @@ def test_jitter_burst_split_is_merged_back() -> None:
     assert len(split) == 2
     assert len(merged) == 1
     assert merged[0].duration_s == pytest.approx(1799.0)
+
+
+def test_burst_near_the_end_does_not_cut_off_the_last_minutes() -> None:
+    t = np.arange(0.0, 1800.0, 2.0)
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(0, 8, t.size), rng.normal(0, 8, t.size)
+    x[810:818] += 150.0  # 16 s of multipath 150 m off, 3 minutes before leaving
+    t_leave = t[-1]
+    x = np.concatenate((x, 200.0 + np.arange(1, 60) * 20.0))  # then drive away
+    y = np.concatenate((y, np.zeros(59)))
+    t = np.concatenate((t, t_leave + np.arange(1, 60) * 2.0))
+    cut = detect_stays(t, x, y, NO_MERGE)
+    assert [s.end_t for s in cut] == [t[809]]  # the textbook window ends at the burst
+    grown = detect_stays(t, x, y)
+    assert len(grown) == 1
+    assert grown[0].start_t == 0.0
+    assert grown[0].end_t == t_leave
+
+
+def test_excursion_longer_than_the_merge_gap_ends_the_stay() -> None:
+    t = np.arange(0.0, 2400.0, 5.0)
+    x = np.zeros_like(t)
+    away = (t >= 900) & (t < 1300)  # 6 min 40 s walking around 300-700 m away, then back
+    x[away] = 300.0 + (t[away] - 900.0)
+    stays = detect_stays(t, x, np.zeros_like(t))
+    assert [(s.start_t, s.end_t) for s in stays] == [(0.0, 895.0), (1300.0, 2395.0)]
+    # A shorter excursion (4 min) is absorbed.
+    x[t >= 1140] = 0.0
+    assert [(s.start_t, s.end_t) for s in detect_stays(t, x, np.zeros_like(t))] == [(0.0, 2395.0)]
 
 
 def test_separate_places_are_not_merged() -> None:
