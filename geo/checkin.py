@@ -104,7 +104,8 @@ class CheckInThresholds:
             raised (km/h): 300 km/h. Above road and most rail travel; Chinese high-speed rail
             reaches 300-350 km/h in cruise but door-to-door straight-line averages stay below.
         reject_speed_kmh: implied speed above which ``impossible_speed`` rejects (km/h):
-            1000 km/h, faster than a passenger jet; such a jump is a teleport (spoofing).
+            1000 km/h, faster than a passenger jet; such a jump is a teleport (spoofing). A
+            tenant ``max_speed_kmh`` above it raises the rejection limit with it.
         max_clock_skew_s: the device's clock may run this far ahead of the server (check-in
             ``at`` or ``fix_at`` later than ``received_at``), or the fix time may be this far
             after the device's own check-in time (the device clock runs behind GNSS time) (s):
@@ -145,8 +146,6 @@ class CheckInThresholds:
             raise ValueError("min_radius_m must not exceed max_radius_m")
         if self.far_outside_factor < 1:
             raise ValueError("far_outside_factor must be at least 1")
-        if self.reject_speed_kmh < self.max_speed_kmh:
-            raise ValueError("reject_speed_kmh must not be below max_speed_kmh")
 
     def radius_for(self, customer_radius_m: float | None) -> float:
         """The geofence radius (m) to apply: the customer's own, clamped, else the default."""
@@ -427,7 +426,7 @@ def _speed(
     details["speed_kmh"] = speed_kmh
     if speed_kmh > limits.max_speed_kmh:
         reasons.add(IMPOSSIBLE_SPEED)
-        if speed_kmh > limits.reject_speed_kmh:
+        if speed_kmh > max(limits.reject_speed_kmh, limits.max_speed_kmh):
             rejecting.add(IMPOSSIBLE_SPEED)
 
 

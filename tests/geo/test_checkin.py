@@ -369,10 +369,24 @@ def test_evaluated_at_defaults_to_received_at_and_can_be_given() -> None:
 def test_thresholds_are_validated() -> None:
     with pytest.raises(ValueError, match="positive"):
         CheckInThresholds(max_accuracy_m=0)
-    with pytest.raises(ValueError, match="reject_speed_kmh"):
-        CheckInThresholds(max_speed_kmh=500, reject_speed_kmh=400)
     with pytest.raises(ValueError, match="min_radius_m"):
         CheckInThresholds(min_radius_m=2000)
+
+
+def test_tenant_speed_limit_above_the_rejection_limit_only_flags() -> None:
+    assert SHOP.lat is not None
+    assert SHOP.lon is not None
+    lat, lon = offset(SHOP.lat, SHOP.lon, 30_000.0, 90.0)
+    fix = fix_at_distance(0.0)
+    previous = PreviousFix(at=fix.fix_at - timedelta(seconds=90), lat=lat, lon=lon)  # type: ignore[operator]
+    # 30 km in 90 s is 1 200 km/h: rejected by default ...
+    assert judge(fix, previous=previous).status == "rejected"
+    # ... a tenant allowing 1 500 km/h gets no speed reason at all (no error either: its limit
+    # lifts the rejection limit with it) ...
+    assert judge(fix, previous=previous, thresholds=CheckInThresholds(max_speed_kmh=1500)).reasons == []
+    # ... and with 1 100 km/h the jump is both over the limit and over the lifted rejection limit.
+    lenient = judge(fix, previous=previous, thresholds=CheckInThresholds(max_speed_kmh=1100))
+    assert (lenient.status, lenient.reasons) == ("rejected", ["impossible_speed"])
 
 
 def test_stricter_thresholds_change_the_verdict() -> None:
