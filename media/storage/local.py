@@ -1,9 +1,13 @@
 """Local-disk storage: atomic, durable writes under one root directory.
 
-A put writes to ``<root>/.tmp/`` (same file system), hashing as it goes, ``fsync``s the file,
-then hard-links it to its content key - which fails if the key exists, so an existing object is
-never replaced - and ``fsync``s the directory. Stored files are made read-only. Any failure
-(disk full included) removes the temporary file: no partial object is ever visible.
+A put writes to ``<root>/.tmp/`` (same file system), ``fsync``s the file, then hard-links it to
+its content key - which fails if the key exists, so an existing object is never replaced - and
+``fsync``s the directory. Stored files are made read-only. Any failure (disk full included)
+removes the temporary file: no partial object is ever visible.
+
+``put_file`` copies in the kernel (``copy_file_range``, else ``sendfile``, else read/write) and
+then hashes the *copy*, so the key always matches the stored bytes even if the source changes
+meanwhile. Streams are hashed as they are written.
 """
 
 from __future__ import annotations
@@ -37,8 +41,28 @@ from media.storage.base import (
 COPY_BUFFER: Final = 8 * 1024 * 1024
 TEMP_DIR: Final = ".tmp"
 
-# Indirection so tests can simulate a full disk on the write path.
+# Indirections so tests can simulate a full disk on the write paths.
 _write = os.write
+
+
+def _copy_chunk(src: int, dst: int, count: int) -> int:
+    """Copy up to ``count`` bytes between the current offsets of two descriptors, in the kernel."""
+    try:
+        return os.copy_file_range(src, dst, count)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    return os.sendfile(dst, src, None, count)
+
+
+def _sha256_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    buffer = bytearray(COPY_BUFFER)
+    view = memoryview(buffer)
+    os.lseek(fd, 0, os.SEEK_SET)
+    while n := os.readv(fd, [buffer]):
+        digest.update(view[:n])
+    return digest.hexdigest()
 
 
 T = TypeVar("T")
@@ -56,12 +80,14 @@ class _TempFile:
     """A temporary file being filled, with its running SHA-256 and size."""
 
     def __init__(self, directory: Path, fsync: bool) -> None:
-        self.fd, name = tempfile.mkstemp(dir=directory, prefix="put-")
+        fd, name = tempfile.mkstemp(dir=directory, prefix="put-")
+        self.fd = fd
         self.path = Path(name)
         self.hash = hashlib.sha256()
         self.size = 0
         self._fsync = fsync
         self._open = True
+        self._sha256: str | None = None
 
     def write(self, data: bytes | memoryview) -> None:
         self.hash.update(data)
@@ -70,6 +96,21 @@ class _TempFile:
             written = _write(self.fd, view)
             view = view[written:]
         self.size += len(data)
+
+    def copy_from(self, source: Path) -> None:
+        """Fill from a file in the kernel, then hash what was written."""
+        with open(source, "rb", buffering=0) as src:
+            remaining = os.fstat(src.fileno()).st_size
+            while True:
+                n = _copy_chunk(src.fileno(), self.fd, max(remaining, COPY_BUFFER))
+                if n == 0:
+                    break
+                self.size += n
+                remaining -= n
+        self._sha256 = _sha256_fd(self.fd)
+
+    def sha256(self) -> str:
+        return self._sha256 if self._sha256 is not None else self.hash.hexdigest()
 
     def finish(self) -> None:
         if self._fsync:
@@ -111,7 +152,7 @@ class LocalStorage(Storage):
 
     def _commit(self, temp: _TempFile, prefix: str, expected_sha256: str | None) -> StoredObject:
         """Finish ``temp`` and move it to its content key (no-op if already stored)."""
-        sha = temp.hash.hexdigest()
+        sha = temp.sha256()
         if expected_sha256 is not None and expected_sha256.lower() != sha:
             raise StorageError("checksum_mismatch", "the content does not match the expected SHA-256")
         key = content_key(sha, prefix)
@@ -138,23 +179,35 @@ class LocalStorage(Storage):
     def _put_file_sync(self, path: Path, prefix: str, expected_sha256: str | None) -> StoredObject:
         content_key("0" * 64, prefix)  # validate the prefix before any I/O
         try:
+            if expected_sha256 is not None:
+                existing = self._already_stored(path, prefix, expected_sha256.lower())
+                if existing is not None:
+                    return existing
             temp = _TempFile(self._tmp, self.fsync)
         except OSError as exc:
-            raise os_error(exc, "creating a temporary file") from exc
+            raise os_error(exc, "reading the upload") from exc
         try:
-            buffer = bytearray(COPY_BUFFER)
-            view = memoryview(buffer)
-            with open(path, "rb", buffering=0) as source:
-                while True:
-                    n = source.readinto(buffer)
-                    if not n:
-                        break
-                    temp.write(view[:n])
+            temp.copy_from(path)
             return self._commit(temp, prefix, expected_sha256)
         except OSError as exc:
             raise os_error(exc, "writing an object") from exc
         finally:
             temp.discard()
+
+    def _already_stored(self, path: Path, prefix: str, expected_sha256: str) -> StoredObject | None:
+        """With a claimed hash whose key exists, only hash the source (no copy)."""
+        key = content_key(expected_sha256, prefix)
+        if not (self.root / key).is_file():
+            return None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            actual = _sha256_fd(fd)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        if actual != expected_sha256:
+            raise StorageError("checksum_mismatch", "the content does not match the expected SHA-256")
+        return StoredObject(key, actual, size, created=False)
 
     # -- Storage ------------------------------------------------------------------------------
 

@@ -277,13 +277,27 @@ def test_local_disk_full_leaves_nothing_and_says_so(tmp_path: Path, monkeypatch:
         written += n
         return n
 
+    real_copy = local_module._copy_chunk
+
+    def filling_copy(src: int, dst: int, count: int) -> int:
+        nonlocal written
+        if written > 12 * MIB:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = real_copy(src, dst, min(count, MIB))
+        written += n
+        return n
+
     monkeypatch.setattr(local_module, "_write", filling_write)
+    monkeypatch.setattr(local_module, "_copy_chunk", filling_copy)
     with pytest.raises(StorageError) as info:
         run(store.put_file(source))
     assert info.value.code == "no_space"
     assert "full" in info.value.detail
     assert _files_under(tmp_path / "store") == []
 
+    assert written > 12 * MIB  # the failure happened mid-copy
+
+    written = 0
     with pytest.raises(StorageError) as info:
         run(store.put_stream(_chunks(source.read_bytes(), MIB)))
     assert info.value.code == "no_space"
@@ -460,3 +474,26 @@ def test_s3_unreachable_endpoint_is_a_backend_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as info:
         run(store.put_bytes(b"x"))
     assert info.value.code == "backend_error"
+
+
+def test_local_known_hash_of_stored_content_skips_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStorage(tmp_path / "store")
+    source = tmp_path / "photo.bin"
+    source.write_bytes(os.urandom(100_000))
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    run(store.put_file(source))
+
+    def no_temp(*args: object) -> None:
+        raise AssertionError("no copy expected")
+
+    monkeypatch.setattr(local_module, "_TempFile", no_temp)
+    again = run(store.put_file(source, expected_sha256=sha))
+    assert (again.sha256, again.size, again.created) == (sha, 100_000, False)
+    # A wrong claim about a stored key is caught from the source's bytes, still without a copy.
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"different content")
+    with pytest.raises(StorageError) as info:
+        run(store.put_file(other, expected_sha256=sha))
+    assert info.value.code == "checksum_mismatch"
