@@ -68,6 +68,7 @@ _BOLD_CANDIDATES: tuple[tuple[str, int], ...] = (
 )
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+RGB = tuple[int, int, int]
 
 
 @lru_cache(maxsize=32)
@@ -226,8 +227,8 @@ class _Canvas:
             start = stop + gap
 
     def circle(
-        self, x: float, y: float, r: float, fill: tuple[int, int, int] | None, outline=None, width=1.0
-    ):
+        self, x: float, y: float, r: float, fill: RGB | None, outline: RGB | None = None, width: float = 1.0
+    ) -> None:
         s = _SCALE
         self.draw.ellipse(
             (x * s - r * s, y * s - r * s, x * s + r * s, y * s + r * s),
@@ -236,7 +237,13 @@ class _Canvas:
             width=max(1, round(width * s)),
         )
 
-    def polygon(self, pts: Sequence[tuple[float, float]], fill, outline=None, width: float = 1.0) -> None:
+    def polygon(
+        self,
+        pts: Sequence[tuple[float, float]],
+        fill: RGB | None,
+        outline: RGB | None = None,
+        width: float = 1.0,
+    ) -> None:
         self.draw.polygon(
             [(x * _SCALE, y * _SCALE) for x, y in pts],
             fill=fill,
@@ -244,7 +251,13 @@ class _Canvas:
             width=round(width * _SCALE),
         )
 
-    def rect(self, box: tuple[float, float, float, float], fill, outline=None, width: float = 1.0) -> None:
+    def rect(
+        self,
+        box: tuple[float, float, float, float],
+        fill: RGB | None,
+        outline: RGB | None = None,
+        width: float = 1.0,
+    ) -> None:
         self.draw.rectangle(
             tuple(v * _SCALE for v in box), fill=fill, outline=outline, width=round(width * _SCALE)
         )
@@ -267,7 +280,7 @@ class _Canvas:
         return self.draw.textlength(text, font=_font(size * _SCALE, bold)) / _SCALE
 
     def mask_fill(
-        self, polygons: Sequence[np.ndarray], holes: Sequence[np.ndarray], color, alpha: int
+        self, polygons: Sequence[np.ndarray], holes: Sequence[np.ndarray], color: RGB, alpha: int
     ) -> None:
         """Fill polygons (with holes) in a translucent colour."""
         mask = Image.new("L", self.image.size, 0)
