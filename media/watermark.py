@@ -5,7 +5,7 @@ The band carries what the server trusts, never what the phone claims: the server
 address), customer, rep and visit id, plus an optional short verification code.
 
 The band is a semi-transparent dark strip across the bottom of the upright photo with white
-text (thin dark outline) in Noto Sans CJK SC, so Chinese names render as glyphs, not boxes. The
+text in Noto Sans CJK SC, so Chinese names render as glyphs, not boxes. The
 font size scales with the photo's short side; lines too wide for the photo shrink the font down
 to a minimum, then wrap. The layout (:func:`layout_band`) is a pure function of the image size,
 the lines and a text-measuring function, and is tested without fonts.
@@ -78,8 +78,10 @@ class BandStyle:
     line_spacing: float = 1.35
     padding_em: float = 0.6
     max_band_fraction: float = 0.5
-    shade: float = 0.55  # opacity of the dark strip
+    shade: float = 0.6  # opacity of the dark strip: white text keeps >= 5:1 contrast on white
     text_colour: tuple[int, int, int] = (255, 255, 255)
+    #: Outline width in em (0 = none). An outline costs ~3x the text drawing time at 12 MP.
+    outline_em: float = 0.0
     outline_colour: tuple[int, int, int] = (0, 0, 0)
 
 
@@ -269,7 +271,7 @@ def draw_band(
     region = Image.blend(region, Image.new("RGB", region.size, (0, 0, 0)), style.shade)
     draw = ImageDraw.Draw(region)
     face = load_font(spec, layout.font_size)
-    stroke = max(1, layout.font_size // 16)
+    stroke = round(layout.font_size * style.outline_em)
     for line in layout.lines:
         draw.text(
             (line.x, line.baseline - layout.band_top),
@@ -278,7 +280,7 @@ def draw_band(
             fill=style.text_colour,
             anchor="ls",
             stroke_width=stroke,
-            stroke_fill=style.outline_colour,
+            stroke_fill=style.outline_colour if stroke else None,
         )
     image.paste(region, box[:2])
     return layout
@@ -292,12 +294,17 @@ def watermark_image(
     font: FontSpec | None = None,
     labels: WatermarkLabels = WatermarkLabels(),
     style: BandStyle = DEFAULT_STYLE,
+    in_place: bool = False,
 ) -> Image.Image:
-    """Return an upright RGB copy of ``image`` (optionally downscaled) with the band drawn."""
+    """Return the upright RGB image (optionally downscaled) with the band drawn.
+
+    ``image`` is left untouched unless ``in_place`` is true; then, when no rotation, conversion or
+    resize was needed, the band is drawn on ``image`` itself (saves a full-size copy).
+    """
     result = images.to_rgb(images.upright(image))
     if max_side is not None:
         result = images.resize_within(result, max_side)
-    if result is image:
+    if result is image and not in_place:
         result = image.copy()
     draw_band(result, stamp_lines(stamp, labels), font, style)
     return result
@@ -312,7 +319,13 @@ def render_watermarked(
     font: FontSpec | None = None,
     labels: WatermarkLabels = WatermarkLabels(),
     style: BandStyle = DEFAULT_STYLE,
+    in_place: bool = False,
 ) -> bytes:
-    """The watermarked rendition as JPEG bytes (EXIF orientation applied first, no EXIF kept)."""
-    marked = watermark_image(image, stamp, max_side=max_side, font=font, labels=labels, style=style)
+    """The watermarked rendition as JPEG bytes (EXIF orientation applied first, no EXIF kept).
+
+    See :func:`watermark_image` for ``in_place``.
+    """
+    marked = watermark_image(
+        image, stamp, max_side=max_side, font=font, labels=labels, style=style, in_place=in_place
+    )
     return images.encode(marked, "JPEG", quality, icc_profile=image.info.get("icc_profile"))

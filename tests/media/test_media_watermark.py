@@ -164,7 +164,9 @@ def _band_crop(out: Image.Image) -> Image.Image:
 def _normalise_ocr(text: str) -> str:
     """Undo tesseract's usual confusions between look-alike characters."""
     return re.sub(
-        r"[\s.]", "", text.translate(str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0"}))
+        r"[\s.]",
+        "",
+        text.translate(str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0", "¢": "c"})),
     )
 
 
@@ -178,6 +180,24 @@ def test_band_is_legible_by_ocr(size: tuple[int, int]) -> None:
     assert "UTC+08:00" in text
     assert _normalise_ocr(VISIT_ID) in _normalise_ocr(text)
     assert "31.230416" in text
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (0, 0, 0), (255, 255, 0)])
+def test_band_is_legible_on_flat_backgrounds(colour: tuple[int, int, int]) -> None:
+    out = _render(Image.new("RGB", (1280, 720), colour))
+    text = pytesseract.image_to_string(_band_crop(out), lang="eng", config="--psm 6")
+    assert "2024-05-06 14:23:05" in text
+    assert _normalise_ocr(VISIT_ID) in _normalise_ocr(text)
+
+
+def test_in_place_draws_on_the_given_image_and_gives_the_same_bytes() -> None:
+    source = gen.photo_like(640, 480, seed=12)
+    untouched = source.copy()
+    copied = render_watermarked(source, STAMP)
+    assert np.array_equal(np.asarray(source), np.asarray(untouched))
+    in_place = render_watermarked(source, STAMP, in_place=True)
+    assert in_place == copied
+    assert not np.array_equal(np.asarray(source), np.asarray(untouched))
 
 
 def test_chinese_customer_name_reads_back() -> None:
