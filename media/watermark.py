@@ -267,8 +267,8 @@ def draw_band(
     spec = font or default_font()
     layout = layout_band(image.width, image.height, lines, font_measure(spec), style)
     box = (0, layout.band_top, image.width, image.height)
-    region = image.crop(box)
-    region = Image.blend(region, Image.new("RGB", region.size, (0, 0, 0)), style.shade)
+    keep = 1.0 - style.shade
+    region = image.crop(box).point([round(v * keep) for v in range(256)] * 3)  # darken by `shade`
     draw = ImageDraw.Draw(region)
     face = load_font(spec, layout.font_size)
     stroke = round(layout.font_size * style.outline_em)

@@ -108,9 +108,8 @@ def date_candidates(
                 score -= 0.35
             if first:
                 score += 0.05
-            if today is not None:
-                if found.value > today + dt.timedelta(days=1) or (today - found.value).days > 3650:
-                    score -= 0.2
+            if today is not None and not _plausible_age(found.value, today):
+                score -= 0.2
             score *= 0.6 + 0.4 * line.confidence
             candidates.append(
                 Candidate(value=found.value.isoformat(), score=max(0.01, min(1.0, score)), line=line.index)
@@ -118,6 +117,10 @@ def date_candidates(
             first = False
     candidates.sort(key=lambda c: -c.score)
     return candidates
+
+
+def _plausible_age(value: dt.date, today: dt.date) -> bool:
+    return today - dt.timedelta(days=3650) <= value <= today + dt.timedelta(days=1)
 
 
 def currency_candidates(lines: Sequence[ReceiptLine], *, default_currency: str) -> list[Candidate]:

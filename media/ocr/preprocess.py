@@ -166,6 +166,43 @@ def enhance_contrast(gray: Image.Image, cutoff: float = 1.0) -> Image.Image:
     return ImageOps.autocontrast(gray, cutoff=cutoff)
 
 
+def flatten_background(
+    gray: Image.Image, *, size: int = 31, strength: float = 1.0, local: bool = False
+) -> Image.Image:
+    """Divide by the local paper brightness and stretch ink contrast, so faded thermal print gets dark.
+
+    The paper level is a grey closing over `size` pixels (wider than a stroke), computed at a quarter
+    of the resolution. Ink is stretched so the darkest 0.5 % becomes black, then lifted by the gamma
+    `strength` (above 1 darkens faint strokes). With `local`, ink is rescaled against the darkest ink
+    nearby instead, with a floor that keeps empty paper and specks from being amplified.
+    """
+    arr = np.asarray(gray, dtype=np.float32)
+    factor = 4
+    small_size = (max(1, gray.width // factor), max(1, gray.height // factor))
+    small = np.asarray(gray.resize(small_size, Image.Resampling.BOX), dtype=np.float32)
+    reach = max(3, size // factor)
+    closed = ndimage.grey_closing(small, size=(reach, reach))
+    paper = np.asarray(Image.fromarray(closed).resize(gray.size, Image.Resampling.BILINEAR), dtype=np.float32)
+    ink = 1.0 - np.clip(arr / np.maximum(paper, 1.0), 0.0, 1.0)
+    top = float(np.percentile(ink, 99.5))
+    if top <= 0.02:
+        return gray
+    if local:
+        small_ink = np.asarray(
+            Image.fromarray(ink).resize(small_size, Image.Resampling.BOX), dtype=np.float32
+        )
+        peak = ndimage.maximum_filter(small_ink, size=(reach, reach * 3))
+        peak = ndimage.uniform_filter(peak, size=reach)
+        scale = np.asarray(
+            Image.fromarray(peak).resize(gray.size, Image.Resampling.BILINEAR), dtype=np.float32
+        )
+        ink = ink / np.maximum(scale, 0.35 * top)
+    else:
+        ink = ink / top
+    stretched = np.clip(ink, 0.0, 1.0) ** (1.0 / max(strength, 0.1))
+    return Image.fromarray((255 * (1.0 - stretched)).astype(np.uint8))
+
+
 def binarize(gray: Image.Image, window: int = 31, k: float = 0.15) -> Image.Image:
     """Local (Sauvola-style) threshold: black text on white, robust to uneven scan lighting."""
     arr = np.asarray(gray, dtype=np.float64)

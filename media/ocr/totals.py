@@ -154,8 +154,11 @@ def total_candidates(lines: Sequence[ReceiptLine], *, item_sum: Decimal | None =
             ocr_conf[value] = confidence
 
     candidates = [
-        Candidate(value=value, score=min(1.0, score) * (0.6 + 0.4 * ocr_conf.get(value, 1.0)),
-                  line=first_line.get(value, -1))
+        Candidate(
+            value=value,
+            score=min(1.0, score) * (0.6 + 0.4 * ocr_conf.get(value, 1.0)),
+            line=first_line.get(value, -1),
+        )
         for value, score in scores.items()
     ]
     candidates.sort(key=lambda c: (-c.score, -c.line))
