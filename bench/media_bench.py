@@ -137,7 +137,7 @@ def stage_times(path: Path, signer: provenance.Signer, runs: int) -> dict[str, f
         for name, value in (
             ("validate (sniff + header + full decode + EXIF)", t1 - t0),
             ("320 px WebP thumbnail", t2 - t1),
-            ("fingerprint (17 regions x pHash + dHash)", t3 - t2),
+            ("fingerprint (18 regions x pHash + dHash)", t3 - t2),
             ("watermark band", t4 - t3),
             ("JPEG encode of the rendition", t5 - t4),
             ("sign (SHA-256 + Ed25519 + segment)", t6 - t5),
