@@ -9,6 +9,7 @@ anything sensible was found.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 
@@ -109,6 +110,15 @@ def quality(page: OcrPage) -> float:
     return score
 
 
+_HAN_SCRIPTS = ("Han", "HanS", "HanT", "Hiragana", "Katakana")
+_YUAN_MARKS = re.compile(r"[¥￥]|\bRMB\b|\bCNY\b")
+
+
+def _mentions_yuan(page: OcrPage) -> bool:
+    """An English read that shows yuan signs: the receipt is probably Chinese."""
+    return sum(len(_YUAN_MARKS.findall(line.text)) for line in page.lines) >= 2
+
+
 def _shift(lines: Sequence[OcrLine], dy: int) -> list[OcrLine]:
     if dy == 0:
         return list(lines)
@@ -142,6 +152,7 @@ def _read_page(
     languages = start_languages or ENGLISH
     first = ocr(scaled, languages)
     best_image, best_page, rotation = scaled, first, 0
+    chinese = start_languages is None and _mentions_yuan(first)
     landscape = scaled.width > scaled.height * 1.25
     if first.mean_confidence < _GOOD_MEAN_CONFIDENCE or landscape or not first.lines:
         orientation = detect_orientation(scaled, timeout=min(timeout, max(1.0, clock.remaining())))
@@ -156,15 +167,13 @@ def _read_page(
             page = ocr(turned, languages)
             if quality(page) > 1.3 * quality(best_page):
                 best_image, best_page, rotation = turned, page, turn
-        if (
-            start_languages is None
-            and CHINESE.split("+")[0] in available_languages()
-            and orientation is not None
-            and orientation.script in ("Han", "HanS", "HanT")
-        ):
-            page = ocr(best_image, CHINESE)
-            if quality(page) > quality(best_page):
-                best_page, languages = page, CHINESE
+                if page.mean_confidence >= _GOOD_MEAN_CONFIDENCE:
+                    break
+        if orientation is not None and orientation.script in _HAN_SCRIPTS:
+            chinese = chinese or start_languages is None
+    if chinese and "chi_sim" in available_languages():
+        # Chinese + English reads Chinese receipts far better; English-only text stays as good.
+        best_page, languages = ocr(best_image, CHINESE), CHINESE
     reads = [_Read(lines=list(best_page.lines), label="gray", quality=quality(best_page))]
     if passes > 1 and clock.remaining() > 1.0:
         since = time.perf_counter()
