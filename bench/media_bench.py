@@ -226,6 +226,7 @@ def bench_storage(workdir: Path, size_mb: int, runs: int) -> list[str]:
     results: dict[str, list[float]] = {}
 
     def measure(name: str, fn: Callable[..., object], *args: object) -> None:
+        os.sync()  # start each measurement without earlier writes still being flushed
         started = time.perf_counter()
         fn(*args)
         results.setdefault(name, []).append(time.perf_counter() - started)
@@ -255,7 +256,8 @@ def bench_storage(workdir: Path, size_mb: int, runs: int) -> list[str]:
 
     base = statistics.median(results["baseline: `shutil.copyfile`"])
     lines = [
-        f"Input: {size_mb} MiB file on the same disk; median of {runs} runs (page cache warm).",
+        f"Input: {size_mb} MiB file on the same disk; median of {runs} runs; page cache warm, `sync` "
+        "before each measurement.",
         "",
         "| what | median | throughput | vs copyfile |",
         "|---|---|---|---|",

@@ -5,9 +5,10 @@ its content key - which fails if the key exists, so an existing object is never 
 ``fsync``s the directory. Stored files are made read-only. Any failure (disk full included)
 removes the temporary file: no partial object is ever visible.
 
-``put_file`` copies in the kernel (``copy_file_range``, else ``sendfile``, else read/write) and
-then hashes the *copy*, so the key always matches the stored bytes even if the source changes
-meanwhile. Streams are hashed as they are written.
+``put_file`` copies in the kernel (``copy_file_range``, else ``sendfile``) and hashes the *copy*
+(read back from the page cache, overlapped with the copy of the next chunk), so the key always
+matches the stored bytes even if the source changes meanwhile. Streams are hashed as they are
+written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import stat
 import tempfile
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -37,8 +39,9 @@ from media.storage.base import (
     os_error,
 )
 
-#: Buffer for file-to-file copies (bigger than the streaming chunk: fewer system calls).
+#: Buffer for hashing a file, and the unit of a kernel copy overlapped with hashing.
 COPY_BUFFER: Final = 8 * 1024 * 1024
+COPY_CHUNK: Final = 16 * 1024 * 1024
 TEMP_DIR: Final = ".tmp"
 
 # Indirections so tests can simulate a full disk on the write paths.
@@ -88,6 +91,7 @@ class _TempFile:
         self._fsync = fsync
         self._open = True
         self._sha256: str | None = None
+        self._buffer: bytearray | None = None
 
     def write(self, data: bytes | memoryview) -> None:
         self.hash.update(data)
@@ -98,16 +102,31 @@ class _TempFile:
         self.size += len(data)
 
     def copy_from(self, source: Path) -> None:
-        """Fill from a file in the kernel, then hash what was written."""
-        with open(source, "rb", buffering=0) as src:
-            remaining = os.fstat(src.fileno()).st_size
+        """Fill from a file: the kernel copies chunk k+1 while a second thread hashes chunk k
+        as read back from the new file, so the hash is the stored bytes' hash."""
+        with open(source, "rb", buffering=0) as src, ThreadPoolExecutor(1) as hasher:
+            pending: Future[None] | None = None
             while True:
-                n = _copy_chunk(src.fileno(), self.fd, max(remaining, COPY_BUFFER))
+                n = _copy_chunk(src.fileno(), self.fd, COPY_CHUNK)
+                if pending is not None:
+                    pending.result()
                 if n == 0:
                     break
+                pending = hasher.submit(self._hash_range, self.size, n)
                 self.size += n
-                remaining -= n
-        self._sha256 = _sha256_fd(self.fd)
+        self._sha256 = self.hash.hexdigest()
+
+    def _hash_range(self, offset: int, length: int) -> None:
+        if self._buffer is None:
+            self._buffer = bytearray(COPY_BUFFER)
+        view = memoryview(self._buffer)
+        while length > 0:
+            n = os.preadv(self.fd, [view[: min(length, COPY_BUFFER)]], offset)
+            if n == 0:
+                raise OSError(errno.EIO, "short read of a freshly written file")
+            self.hash.update(view[:n])
+            offset += n
+            length -= n
 
     def sha256(self) -> str:
         return self._sha256 if self._sha256 is not None else self.hash.hexdigest()
@@ -157,9 +176,9 @@ class LocalStorage(Storage):
             raise StorageError("checksum_mismatch", "the content does not match the expected SHA-256")
         key = content_key(sha, prefix)
         final = self.root / key
-        temp.finish()
         if final.exists():
-            return StoredObject(key, sha, temp.size, created=False)
+            return StoredObject(key, sha, temp.size, created=False)  # the temp file is discarded
+        temp.finish()
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(temp.path, final)
