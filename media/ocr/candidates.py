@@ -22,9 +22,9 @@ def best(candidates: Sequence[Candidate]) -> Candidate | None:
 def vote(passes: Sequence[Sequence[Candidate]], *, fuzzy: bool = False) -> Candidate | None:
     """The value most passes agree on, weighted by score.
 
-    Each pass contributes its best score per value; a value's vote is the mean over all passes
-    (passes that did not see it count as 0), so agreement raises confidence and disagreement lowers
-    it. With `fuzzy`, strings closer than 0.85 (difflib ratio) count as the same value and the
+    Each pass contributes its best score per value; a value's vote is its best score, scaled
+    from 0.5 (one pass of many saw it) to 1 (every pass saw it), so agreement raises confidence
+    while one clear read still beats a weak value that every pass produced. With `fuzzy`, strings closer than 0.85 (difflib ratio) count as the same value and the
     best-scored spelling is kept.
     """
     if not passes:
@@ -45,8 +45,13 @@ def vote(passes: Sequence[Sequence[Candidate]], *, fuzzy: bool = False) -> Candi
             groups[slot] = (representative, scores, top)
     if not groups:
         return None
-    value, scores, _ = max(groups, key=lambda g: (sum(g[1]), g[2]))
-    return Candidate(value=value, score=min(1.0, sum(scores) / len(passes)))
+    value, scores, _ = max(groups, key=lambda g: (_agreement(g[1]), g[2]))
+    return Candidate(value=value, score=min(1.0, _agreement(scores)))
+
+
+def _agreement(scores: list[float]) -> float:
+    share = sum(1 for score in scores if score > 0) / len(scores)
+    return max(scores) * (0.5 + 0.5 * share)
 
 
 def _find_group(groups: list[tuple[Any, list[float], float]], value: Any, fuzzy: bool) -> int | None:
