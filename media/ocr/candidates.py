@@ -24,8 +24,8 @@ def vote(passes: Sequence[Sequence[Candidate]], *, fuzzy: bool = False) -> Candi
 
     Each pass contributes its best score per value; a value's vote is its best score, scaled
     from 0.5 (one pass of many saw it) to 1 (every pass saw it), so agreement raises confidence
-    while one clear read still beats a weak value that every pass produced. With `fuzzy`, strings closer than 0.85 (difflib ratio) count as the same value and the
-    best-scored spelling is kept.
+    while one clear read still beats a weak value that every pass produced. With `fuzzy`, strings
+    closer than 0.85 (difflib ratio) count as the same value and the best-scored spelling is kept.
     """
     if not passes:
         return None
