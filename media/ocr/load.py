@@ -75,12 +75,17 @@ def load_pages(
     return [Page(image=load_image(data, max_pixels=max_pixels))]
 
 
+def _registered_formats() -> list[str]:
+    Image.init()
+    return [name for name in IMAGE_FORMATS if name in Image.OPEN]
+
+
 def load_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open and fully decode an image, refusing decompression bombs before pixels are decoded."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS))
+            image = Image.open(io.BytesIO(data), formats=_registered_formats())
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise LoadError("image_too_large", "image declares too many pixels") from exc
         except UnidentifiedImageError as exc:

@@ -120,7 +120,7 @@ def date_candidates(
 
 
 def _plausible_age(value: dt.date, today: dt.date) -> bool:
-    return today - dt.timedelta(days=3650) <= value <= today + dt.timedelta(days=1)
+    return today - dt.timedelta(days=7300) <= value <= today + dt.timedelta(days=1)
 
 
 def currency_candidates(lines: Sequence[ReceiptLine], *, default_currency: str) -> list[Candidate]:

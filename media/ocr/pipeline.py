@@ -213,6 +213,7 @@ def extract_receipt(
     currency = default_currency.upper()
     order_day_first = day_first if day_first is not None else currency not in _MONTH_FIRST_CURRENCIES
     start_languages = resolve_languages(languages)
+    reference_day = today or dt.date.today()
 
     def finish(
         fields: dict[str, ExtractedField],
@@ -277,7 +278,7 @@ def extract_receipt(
         return finish({}, "", used_languages, reason="blank_image", pages=len(pages))
     since = time.perf_counter()
     candidates: list[ReceiptCandidates] = [
-        extract_candidates(lines, default_currency=currency, day_first=order_day_first, today=today)
+        extract_candidates(lines, default_currency=currency, day_first=order_day_first, today=reference_day)
         for lines in reads_per_pass
     ]
     parsed = combine(candidates) if candidates else None

@@ -75,12 +75,12 @@ def _run(call: str, image: Image.Image, **kwargs: object) -> object:
         return getattr(pytesseract, call)(image, **kwargs)
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrError("tesseract is not installed") from exc
-    except RuntimeError as exc:
+    except pytesseract.TesseractError as exc:
+        raise OcrError(f"tesseract failed: {str(exc.message)[:200]}") from exc
+    except RuntimeError as exc:  # pytesseract signals its timeout this way
         if "timeout" in str(exc).lower():
             raise OcrTimeout("tesseract timed out") from exc
         raise
-    except pytesseract.TesseractError as exc:
-        raise OcrError(f"tesseract failed: {str(exc.message)[:200]}") from exc
 
 
 def recognize(
