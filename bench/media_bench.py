@@ -366,7 +366,7 @@ def calibrate(extra_dir: str | None) -> list[str]:
     index = FingerprintIndex(prints.items())
     lines = [
         f"Photos: {len(real)} real (scikit-image sample photos"
-        + (", plus the project machine's own photos" if extra_dir else "")
+        + (f", plus the ones in {Path(extra_dir).name}/" if extra_dir else "")
         + f") + {len(scenes)} generated photo-like scenes. Thresholds: pHash <= 10 and dHash <= 12 "
         "on the same region pair.",
         "",

@@ -77,22 +77,29 @@ def read_dimensions(source: Source | IO[bytes], content_type: str) -> tuple[int,
 _SOF_MARKERS: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE_MARKERS: Final = frozenset({0x01, *range(0xD0, 0xD8)})
 _MAX_JPEG_SEGMENTS: Final = 4096
+_MAX_JPEG_JUNK: Final = 65536
 
 
 def _jpeg_dimensions(f: IO[bytes]) -> tuple[int, int]:
     if f.read(2) != b"\xff\xd8":
         raise HeaderError("missing JPEG SOI marker")
+    junk = 0
     for _ in range(_MAX_JPEG_SEGMENTS):
         byte = f.read(1)
+        if not byte:
+            raise HeaderError("JPEG ends before its frame header")
         if byte != b"\xff":
-            raise HeaderError("JPEG marker expected")
+            junk += 1  # stray bytes between segments: decoders skip them, so do we
+            if junk > _MAX_JPEG_JUNK:
+                raise HeaderError("JPEG marker expected")
+            continue
         marker = f.read(1)
         while marker == b"\xff":  # fill bytes
             marker = f.read(1)
         if not marker:
             raise HeaderError("JPEG ends before its frame header")
         code = marker[0]
-        if code in _STANDALONE_MARKERS:
+        if code in _STANDALONE_MARKERS or code == 0x00:
             continue
         if code in (0xD9, 0xDA):
             raise HeaderError("JPEG has no frame header before its image data")

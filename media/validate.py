@@ -138,24 +138,26 @@ def validate_upload(
     if mismatch and limits.strict_content_type:
         raise MediaRejected("content_type_mismatch", f"declared as {declared} but the content is {detected}")
 
-    base = {
-        "content_type": detected,
-        "declared_type": declared,
-        "type_mismatch": mismatch,
-        "kind": kind,
-        "size_bytes": size,
-    }
     if detected == sniff.PDF:
         pages = _check_pdf(source, limits)
-        return ValidatedMedia(**base, pages=pages)  # type: ignore[arg-type]
+        return ValidatedMedia(detected, declared, mismatch, kind, size, pages=pages)
     image, exif = _check_image(source, detected, limits)
     width, height = image.size
     if exif.orientation in _ORIENTATION_SWAPS:
         width, height = height, width
-    kept = image if keep_image else None
     if not keep_image:
         image.close()
-    return ValidatedMedia(**base, width=width, height=height, exif=exif, image=kept)  # type: ignore[arg-type]
+    return ValidatedMedia(
+        detected,
+        declared,
+        mismatch,
+        kind,
+        size,
+        width=width,
+        height=height,
+        exif=exif,
+        image=image if keep_image else None,
+    )
 
 
 def _file_or_buffer(source: str | os.PathLike[str] | bytes) -> str | os.PathLike[str] | io.BytesIO:

@@ -219,6 +219,14 @@ def test_header_dimensions_match_pillow(fmt: str, params: dict, size: tuple[int,
     assert images.read_dimensions(io.BytesIO(data), content_type) == expected
 
 
+def test_stray_bytes_between_jpeg_segments_are_tolerated_like_decoders_do(tmp_path: Path) -> None:
+    data = gen.encode(gen.photo_like(64, 48))
+    app0_end = 4 + int.from_bytes(data[4:6], "big")
+    path = gen.write(tmp_path / "junk.jpg", data[:app0_end] + b"\x00\x00\x00" + data[app0_end:])
+    result = validate_upload(path, "image/jpeg", "visit_photo")
+    assert (result.width, result.height) == (64, 48)
+
+
 def test_header_parser_refuses_jpeg_without_frame() -> None:
     with pytest.raises(images.HeaderError):
         images.read_dimensions(io.BytesIO(b"\xff\xd8\xff\xe0\x00\x04ab\xff\xda\x00\x02"), sniff.JPEG)
