@@ -7,7 +7,7 @@ from pathlib import Path
 import mediagen as gen
 import numpy as np
 import pytest
-from PIL import Image, TiffImagePlugin
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 from PIL.ExifTags import GPS, IFD
 
 from media import images, sniff
@@ -166,3 +166,12 @@ def test_fit_within() -> None:
     assert images.fit_within((4000, 3000), 2048) == (2048, 1536)
     assert images.fit_within((10, 10_000), 320) == (1, 320)
     assert images.fit_within((100, 50), 320) == (100, 50)
+
+
+def test_open_image_is_restricted_to_the_sniffed_format(tmp_path: Path) -> None:
+    png = gen.write(tmp_path / "x.jpg", gen.encode(gen.photo_like(32, 32), "PNG"))
+    with pytest.raises(UnidentifiedImageError):
+        images.open_image(png, sniff.JPEG)
+    with pytest.raises(ValueError, match="not an image type"):
+        images.open_image(png, sniff.PDF)
+    assert images.open_image(png, sniff.PNG).format == "PNG"

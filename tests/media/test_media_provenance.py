@@ -273,3 +273,15 @@ def test_async_lookup(issued: Issued, keys: prov.KeyRing) -> None:
     assert asyncio.run(prov.verify_async(signed.data, lookup, keys)).authentic
     assert asyncio.run(prov.verify_async(stripped, lookup, keys)).reason == "metadata_stripped"
     assert calls[0] == signed.record.file_sha256
+
+
+def test_only_ed25519_keys_are_accepted() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(ValueError, match="Ed25519"):
+        prov.Signer.from_pem("k", pem)
+    with pytest.raises(ValueError, match="key id"):
+        prov.Signer.generate("a.b")
