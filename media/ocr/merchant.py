@@ -33,6 +33,7 @@ _HEADER_END = re.compile(
 _REG_NUMBER = re.compile(r"\(?\s*(?:CO\.?\s*(?:REG|NO)\.?\s*:?\s*)?\d{3,}[\d\s]*-?\s?[A-Z]?\s*\)?\s*$")
 _TRAILING_JUNK = re.compile(r"(?:\s+(?:[^\w\s]|\w)){1,3}$")
 _MAX_HEADER_LINES = 5
+_ABBREVIATION_END = re.compile(r"\b(?:CO|BHD|SDN|LTD|INC|CORP|PTE|PTY|BROS)\.$")
 
 
 def _letters(text: str) -> int:
@@ -67,7 +68,10 @@ def clean_name(text: str) -> str:
     name = re.sub(r"\(\s*\d[\w\s-]*\)?\s*$", "", name).strip()
     if cjk_ratio(name) < 0.3:
         name = _TRAILING_JUNK.sub("", name) if len(name.split()) > 2 else name
-    return re.sub(r"\s+", " ", name).strip(" .,:;|-_~'\"`*")
+    name = re.sub(r"\s+", " ", name).strip(" ,:;|-_~'\"`*")
+    if name.endswith(".") and not _ABBREVIATION_END.search(name.upper()):
+        name = name.rstrip(" .")
+    return name.lstrip(" .")
 
 
 def merchant_candidates(lines: Sequence[ReceiptLine]) -> list[Candidate]:
