@@ -112,16 +112,29 @@ def baseline(case: Case) -> Outcome:
     totals = [m.group(1) for m in _BASE_TOTAL.finditer(text)]
     date = _BASE_DATE.search(text)
     merchant = next((line.strip() for line in text.splitlines() if line.strip()), None)
-    return Outcome(case.id, "baseline", normal_total(totals[-1].replace(",", ".")) if totals else None,
-                   normal_date(date.group(1).replace("年", "-").replace("月", "-")) if date else None, merchant,
-                   time.perf_counter() - wall, _cpu() - cpu)
+    return Outcome(
+        case.id,
+        "baseline",
+        normal_total(totals[-1].replace(",", ".")) if totals else None,
+        normal_date(date.group(1).replace("年", "-").replace("月", "-")) if date else None,
+        merchant,
+        time.perf_counter() - wall,
+        _cpu() - cpu,
+    )
 
 
 def pipeline(case: Case) -> Outcome:
     wall, cpu = time.perf_counter(), _cpu()
     result = extract_receipt(case.data, "image/jpeg", default_currency=case.currency)
-    return Outcome(case.id, "pipeline", normal_total(result.value("total")), normal_date(result.value("date")),
-                   result.value("merchant"), time.perf_counter() - wall, _cpu() - cpu)
+    return Outcome(
+        case.id,
+        "pipeline",
+        normal_total(result.value("total")),
+        normal_date(result.value("date")),
+        result.value("merchant"),
+        time.perf_counter() - wall,
+        _cpu() - cpu,
+    )
 
 
 def run_case(args: tuple[str, Case]) -> Outcome:
@@ -134,8 +147,16 @@ def real_cases(folder: Path, limit: int | None) -> list[Case]:
     cases = []
     for raw in (folder / "manifest.jsonl").read_text().splitlines():
         entry = json.loads(raw)
-        cases.append(Case(entry["id"], (folder / entry["image"]).read_bytes(), normal_total(entry["label_total"]) or "",
-                          normal_date(entry["label_date"]) or "", entry["label_company"], "MYR"))
+        cases.append(
+            Case(
+                entry["id"],
+                (folder / entry["image"]).read_bytes(),
+                normal_total(entry["label_total"]) or "",
+                normal_date(entry["label_date"]) or "",
+                entry["label_company"],
+                "MYR",
+            )
+        )
     return cases[:limit] if limit else cases
 
 
@@ -147,8 +168,16 @@ def chinese_cases(count: int) -> list[Case]:
     cases = []
     for seed in range(1000, 1000 + count):
         receipt = receiptgen.chinese_receipt(seed)
-        cases.append(Case(f"zh-{seed}", receipt.jpeg(quality=75), str(receipt.total), receipt.date.isoformat(),
-                          receipt.merchant, "CNY"))
+        cases.append(
+            Case(
+                f"zh-{seed}",
+                receipt.jpeg(quality=75),
+                str(receipt.total),
+                receipt.date.isoformat(),
+                receipt.merchant,
+                "CNY",
+            )
+        )
     return cases
 
 
@@ -223,8 +252,9 @@ def table(title: str, ours: Score, base: Score, *, merchant: bool = True) -> lis
     return rows
 
 
-def report(real: tuple[Score, Score] | None, chinese: tuple[Score, Score] | None, workers: int,
-           misses: list[str]) -> str:
+def report(
+    real: tuple[Score, Score] | None, chinese: tuple[Score, Score] | None, workers: int, misses: list[str]
+) -> str:
     load = os.getloadavg()
     lines = [
         SECTION,
@@ -250,8 +280,11 @@ def report(real: tuple[Score, Score] | None, chinese: tuple[Score, Score] | None
             "",
         ]
     if chinese is not None:
-        lines += table("Generated Chinese receipts (Noto CJK, blur, noise, +-1.5 deg, JPEG q75; baseline uses "
-                       "`chi_sim+eng`)", *chinese)
+        lines += table(
+            "Generated Chinese receipts (Noto CJK, blur, noise, +-1.5 deg, JPEG q75; baseline uses "
+            "`chi_sim+eng`)",
+            *chinese,
+        )
     if misses:
         lines += ["Misses of the pipeline on the real receipts (id: field predicted / label):", ""]
         lines += [f"- {miss}" for miss in misses]
@@ -275,7 +308,9 @@ def write_docs(section: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--limit", type=int, default=None)
@@ -294,8 +329,11 @@ def main() -> None:
             if o.method != "pipeline":
                 continue
             case = truth[o.id]
-            wrong = [f"{name} {got} / {want}" for name, got, want in (
-                ("total", o.total, case.total), ("date", o.date, case.date)) if got != want]
+            wrong = [
+                f"{name} {got} / {want}"
+                for name, got, want in (("total", o.total, case.total), ("date", o.date, case.date))
+                if got != want
+            ]
             if not merchant_ok(o.merchant, case.merchant):
                 wrong.append(f"merchant {o.merchant!r} / {case.merchant!r}")
             if wrong:

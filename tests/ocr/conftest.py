@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,11 +54,19 @@ def _load_manifest() -> list[Receipt]:
     receipts = []
     for raw in manifest.read_text().splitlines():
         entry = json.loads(raw)
-        receipts.append(Receipt(
-            id=entry["id"], image=SROIE_DIR / entry["image"], lines_csv=SROIE_DIR / entry["lines"],
-            company=entry["label_company"], date=entry["label_date"], total=entry["label_total"],
-            sha256=entry["sha256"], duplicate_case=entry.get("duplicate_case"), pair_id=entry.get("pair_id"),
-        ))
+        receipts.append(
+            Receipt(
+                id=entry["id"],
+                image=SROIE_DIR / entry["image"],
+                lines_csv=SROIE_DIR / entry["lines"],
+                company=entry["label_company"],
+                date=entry["label_date"],
+                total=entry["label_total"],
+                sha256=entry["sha256"],
+                duplicate_case=entry.get("duplicate_case"),
+                pair_id=entry.get("pair_id"),
+            )
+        )
     return receipts
 
 
@@ -86,8 +93,8 @@ def tesseract() -> None:
 
 
 @pytest.fixture(scope="session")
-def sroie_extractions(sroie: list[Receipt], tesseract: None) -> Iterator[dict[str, ReceiptExtraction]]:
+def sroie_extractions(sroie: list[Receipt], tesseract: None) -> dict[str, ReceiptExtraction]:
     """The pipeline's result for every dev receipt, computed once (about a minute on two cores)."""
     with ProcessPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(_extract, [receipt.image for receipt in sroie]))
-    yield {receipt.id: result for receipt, result in zip(sroie, results, strict=True)}
+    return {receipt.id: result for receipt, result in zip(sroie, results, strict=True)}

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (full-width Chinese punctuation is the test data)
 """Generated test inputs for the OCR tests: Chinese receipts with known fields, non-receipts, PDFs.
 
 Everything is deterministic for a given seed. Chinese text is drawn with the Noto CJK font
@@ -27,14 +28,31 @@ LATIN_FONTS = (
 )
 
 SHOPS = (
-    "上海味道餐饮有限公司", "北京老街面馆", "广州南方大酒店", "杭州西湖茶餐厅", "深圳华联超市",
-    "成都蜀香火锅店", "南京金陵文具店", "武汉江城加油站", "苏州园林宾馆", "重庆山城小吃店",
+    "上海味道餐饮有限公司",
+    "北京老街面馆",
+    "广州南方大酒店",
+    "杭州西湖茶餐厅",
+    "深圳华联超市",
+    "成都蜀香火锅店",
+    "南京金陵文具店",
+    "武汉江城加油站",
+    "苏州园林宾馆",
+    "重庆山城小吃店",
 )
+STREETS = ("上海市黄浦区南京东路", "北京市朝阳区建国路", "广州市天河区体育西路")
 ITEMS = (
-    ("宫保鸡丁", Decimal("38.00")), ("米饭", Decimal("2.00")), ("红烧牛肉面", Decimal("26.00")),
-    ("可乐", Decimal("6.50")), ("矿泉水", Decimal("3.00")), ("小笼包", Decimal("18.00")),
-    ("青菜", Decimal("12.00")), ("绿茶", Decimal("15.00")), ("打印纸", Decimal("29.90")),
-    ("签字笔", Decimal("4.50")), ("咖啡", Decimal("32.00")), ("水饺", Decimal("22.00")),
+    ("宫保鸡丁", Decimal("38.00")),
+    ("米饭", Decimal("2.00")),
+    ("红烧牛肉面", Decimal("26.00")),
+    ("可乐", Decimal("6.50")),
+    ("矿泉水", Decimal("3.00")),
+    ("小笼包", Decimal("18.00")),
+    ("青菜", Decimal("12.00")),
+    ("绿茶", Decimal("15.00")),
+    ("打印纸", Decimal("29.90")),
+    ("签字笔", Decimal("4.50")),
+    ("咖啡", Decimal("32.00")),
+    ("水饺", Decimal("22.00")),
 )
 
 
@@ -92,7 +110,7 @@ def chinese_receipt(seed: int, *, degrade: bool = True, font_size: int = 30) -> 
     change = paid - total
     lines = [
         merchant,
-        f"地址：{rng.choice(['上海市黄浦区南京东路', '北京市朝阳区建国路', '广州市天河区体育西路'])}{rng.randint(1, 300)}号",
+        f"地址：{rng.choice(STREETS)}{rng.randint(1, 300)}号",
         f"电话：0{rng.randint(20, 29)}-{rng.randint(1000_0000, 9999_9999)}",
         _date_text(date, rng.randrange(3)),
         f"单号：{rng.randint(10_000_000, 99_999_999)}",
@@ -118,8 +136,9 @@ def chinese_receipt(seed: int, *, degrade: bool = True, font_size: int = 30) -> 
         y += int(font_size * 1.6)
     if degrade:
         image = degrade_image(image, rng)
-    return GeneratedReceipt(image=image, merchant=merchant, date=date, total=total, tax=tax, currency="CNY",
-                            lines=tuple(lines))
+    return GeneratedReceipt(
+        image=image, merchant=merchant, date=date, total=total, tax=tax, currency="CNY", lines=tuple(lines)
+    )
 
 
 def degrade_image(image: Image.Image, rng: random.Random) -> Image.Image:
@@ -144,8 +163,10 @@ def landscape(seed: int, size: tuple[int, int] = (1200, 800)) -> Image.Image:
         base = height * (0.55 + 0.12 * layer)
         xs = np.linspace(0, width, 40)
         ys = base + rng.normal(0, 25, xs.size).cumsum() * 0.3
-        draw.polygon([(0, height), *zip(xs.tolist(), ys.tolist(), strict=True), (width, height)],
-                     fill=(40 + 30 * layer, 110 + 25 * layer, 50 + 10 * layer))
+        draw.polygon(
+            [(0, height), *zip(xs.tolist(), ys.tolist(), strict=True), (width, height)],
+            fill=(40 + 30 * layer, 110 + 25 * layer, 50 + 10 * layer),
+        )
     draw.ellipse((width * 0.7, height * 0.1, width * 0.7 + 90, height * 0.1 + 90), fill=(255, 230, 120))
     texture = rng.normal(0, 8, (height, width, 3))
     arr = np.clip(np.asarray(image, dtype=np.float32) + texture, 0, 255).astype(np.uint8)

@@ -1,4 +1,5 @@
 """The receipt parser on hand-written English and Chinese receipt texts (no OCR involved)."""
+# ruff: noqa: RUF001  (full-width Chinese punctuation and letters are the test data)
 
 from __future__ import annotations
 
@@ -100,11 +101,17 @@ def test_chinese_yen_read_as_y() -> None:
         # Cash minus change decides between two keyword totals.
         ("SHOP\nTOTAL 12.00\nGRAND TOTAL 12.50\nCASH 20.00\nCHANGE 7.50", "12.50"),
         # Subtotal + tax agrees with the inclusive total; the GST summary total is not the total.
-        ("SHOP\nSub Total 10.00\nGST 6% 0.60\nTotal Incl GST 10.60\nCash 10.60\nChange 0.00\n"
-         "GST Summary\nSR 6% 10.00 0.60\nTotal: 10.00 0.60", "10.60"),
+        (
+            "SHOP\nSub Total 10.00\nGST 6% 0.60\nTotal Incl GST 10.60\nCash 10.60\nChange 0.00\n"
+            "GST Summary\nSR 6% 10.00 0.60\nTotal: 10.00 0.60",
+            "10.60",
+        ),
         # The total line was misread; payment and subtotal + tax both point at the same amount.
-        ("SHOP\nTotal Sales (Excluding GST) : 28.00\nTotal GST : 1.68\nTotal Sales (Inclusive of GST) : 20.88\n"
-         "CASH : 29.68\nChange : 0.00", "29.68"),
+        (
+            "SHOP\nTotal Sales (Excluding GST) : 28.00\nTotal GST : 1.68\n"
+            "Total Sales (Inclusive of GST) : 20.88\nCASH : 29.68\nChange : 0.00",
+            "29.68",
+        ),
         # No total line at all: what was paid, less the change.
         ("SHOP\nITEM A 4.00\nITEM B 2.00\nCASH 10.00\nCHANGE 4.00", "6.00"),
         # A total without a decimal point on a keyword line.
@@ -189,8 +196,10 @@ def test_receipt_number_excludes_tax_registration() -> None:
         ("TAX INVOICE\nECO-SHOP MARKETING SDN BHD\nNO 1, JALAN 2\nTOTAL 5.00", "ECO-SHOP MARKETING SDN BHD"),
         ("POPULAR BOOK\nCO. (M) SDN BHD\nNO 8, JALAN 3\nTOTAL 5.00", "POPULAR BOOK CO. (M) SDN BHD"),
         ("AMANO MALAYSIA SDN BHD (682288-V)\nLOT 1\nTOTAL 5.00", "AMANO MALAYSIA SDN BHD"),
-        ("SANYU STATIONERY SHOP\nNO. 31G, JALAN SETIA\nOwned By :\nSANYU SUPPLY SDN BHD\nTOTAL 5.00",
-         "SANYU STATIONERY SHOP"),
+        (
+            "SANYU STATIONERY SHOP\nNO. 31G, JALAN SETIA\nOwned By :\nSANYU SUPPLY SDN BHD\nTOTAL 5.00",
+            "SANYU STATIONERY SHOP",
+        ),
         ("WELCOME TO THE FAMILY\nFAMILYMART\n16/04/2018\nTOTAL 18.80", "FAMILYMART"),
         ("EIGHT OUNCE COFFEE CO. THE GARDENS MALL\nF.K06, First Floor\nTOTAL 5.00", "EIGHT OUNCE COFFEE CO."),
         ("北京老街面馆\n地址:北京市朝阳区建国路1号\n合计 ¥5.00", "北京老街面馆"),

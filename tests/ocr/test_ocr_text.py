@@ -1,4 +1,5 @@
 """Amounts, dates and OCR text clean-up: the building blocks of the receipt parser."""
+# ruff: noqa: RUF001  (full-width Chinese punctuation and letters are the test data)
 
 from __future__ import annotations
 
