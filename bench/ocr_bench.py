@@ -262,7 +262,8 @@ def report(
         f"Receipt extraction measured with `.venv/bin/python bench/ocr_bench.py --write-docs` on "
         f"{dt.date.today().isoformat()}. Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}, {engine_version()}, `OMP_THREAD_LIMIT=1`, {workers} worker(s), one "
-        f"receipt at a time per worker; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.",
+        f"receipt at a time per worker; load average at the end "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.",
         "",
         "Pipeline = `media.ocr.pipeline.extract_receipt`: crop to the receipt, scale characters to ~26 px, "
         "`--psm 6`, a second read of a contrast-restored copy, fields voted between the two reads "
