@@ -59,6 +59,7 @@ class ReceiptRecord(msgspec.Struct, frozen=True):
     rounding: str | None = None
     discount: str | None = None
     item_amounts: tuple[str, ...] = ()
+    items_confidence: float = 0.0  # 1.0 for items a person entered
     unreadable: bool = False
     unreadable_reason: str | None = None
 
@@ -76,6 +77,7 @@ class ReceiptRecord(msgspec.Struct, frozen=True):
             return None if value is None else str(value)
 
         items = extraction.value("items") or []
+        items_field = extraction.fields.get("items")
         return cls(
             id=id,
             sha256=sha256,
@@ -93,6 +95,7 @@ class ReceiptRecord(msgspec.Struct, frozen=True):
             item_amounts=tuple(
                 str(item["amount"]) for item in items if isinstance(item, dict) and "amount" in item
             ),
+            items_confidence=items_field.confidence if items_field is not None else 0.0,
             unreadable=extraction.unreadable,
             unreadable_reason=extraction.reason,
         )
@@ -109,6 +112,7 @@ class FlagPolicy(msgspec.Struct, frozen=True):
     same_image_distance: int = 4  # pHash bits: the same picture re-encoded or resized
     merchant_similarity: float = 0.85
     total_tolerance: str = "0.05"  # money: items may differ from the total by rounding only
+    min_items_confidence: float = 0.7  # OCR'd items that do not check themselves are not compared
 
 
 _LEGAL_NOISE = re.compile(r"\b(SDN|BHD|BERHAD|S/B|PLT|CO|COMPANY|LTD|LIMITED|INC|LLC|THE|M)\b|有限公司|公司")
@@ -259,7 +263,7 @@ def total_mismatch_flag(new: ReceiptRecord, policy: FlagPolicy) -> Flag | None:
     """Line items that add up to none of: the total, the subtotal, the total before tax/rounding/discount."""
     total = _money(new.total)
     amounts = [a for a in (_money(x) for x in new.item_amounts) if a is not None]
-    if total is None or not amounts:
+    if total is None or not amounts or new.items_confidence < policy.min_items_confidence:
         return None
     items = sum(amounts, Decimal("0.00"))
     tolerance = _money(policy.total_tolerance) or Decimal("0.05")

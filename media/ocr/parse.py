@@ -75,6 +75,7 @@ _RECEIPT_NUMBER = re.compile(
 )
 _NOT_RECEIPT_NUMBER = re.compile(r"(?:GST|SST|TAX|VAT|CO\.?|COMPANY|REG|BUSINESS)\s*(?:REG|ID|NO|REF|#)")
 
+_ITEM_HEADER = re.compile(r"\b(?:QTY|DESC(?:RIPTION)?|ITEM|PRICE|AMOUNT|AMT)\b|品名|数量|金额|单价")
 _ITEM_QTY = re.compile(r"(?<![\d.])(?P<qty>\d{1,3})\s?(?:X|@|PCS|PC|UNITS?|\*)\s", re.IGNORECASE)
 
 
@@ -83,6 +84,7 @@ class ReceiptCandidates(msgspec.Struct):
 
     fields: dict[str, list[Candidate]]
     items: list[LineItem]
+    items_confidence: float
     line_count: int
     mean_confidence: float
 
@@ -199,8 +201,12 @@ def receipt_number_candidates(lines: Sequence[ReceiptLine]) -> list[Candidate]:
     return candidates
 
 
-def line_items(lines: Sequence[ReceiptLine]) -> list[LineItem]:
-    """Purchased lines: text with an amount between the header and the first total-like line."""
+def line_items(lines: Sequence[ReceiptLine]) -> tuple[list[LineItem], float]:
+    """Purchased lines (text with an amount above the first total-like line) and a confidence.
+
+    The confidence is high only when the items check themselves: quantity x unit price equals the
+    amount on every item and no other amount line in that region was left out.
+    """
     end = next(
         (
             ln.index
@@ -211,12 +217,17 @@ def line_items(lines: Sequence[ReceiptLine]) -> list[LineItem]:
         None,
     )
     if end is None:
-        return []
+        return [], 0.0
+    start = max(
+        (ln.index + 1 for ln in lines[:end] if _ITEM_HEADER.search(ln.upper) or find_dates(ln.text)),
+        default=0,
+    )
     items: list[LineItem] = []
-    previous_text: str | None = None
-    for line in lines[:end]:
+    verified = skipped = 0
+    recent: list[str] = []  # text lines without amounts just above, nearest last
+    for line in lines[start:end]:
         if line.kind is not Kind.OTHER or not line.amounts or find_dates(line.text):
-            previous_text = line.text if not line.amounts and line.kind is Kind.OTHER else None
+            recent = [*recent, line.text][-2:] if not line.amounts and line.kind is Kind.OTHER else []
             continue
         first = line.amounts[0]
         description = line.text[: first.start].strip(" :.-*")
@@ -224,24 +235,40 @@ def line_items(lines: Sequence[ReceiptLine]) -> list[LineItem]:
         quantity = qty_match.group("qty") if qty_match else None
         if qty_match:
             description = description[: qty_match.start()].strip(" :.-*")
-        letters = sum(ch.isalpha() for ch in description)
-        if letters < 2 and previous_text:
-            description = previous_text.strip()
-        letters = sum(ch.isalpha() for ch in description)
-        if letters < 2:
-            previous_text = None
+        if _letters(description) < 3 and recent:
+            wordy = [text for text in reversed(recent) if _letter_share(text) >= 0.5 and _letters(text) >= 3]
+            description = (wordy[0] if wordy else recent[-1]).strip()
+        recent = []
+        if _letters(description) < 2:
+            skipped += 1
             continue
-        unit = format_money(first.value) if len(line.amounts) > 1 else None
+        amount = line.amounts[-1].value
+        unit = first.value if len(line.amounts) > 1 else None
+        count = Decimal(quantity) if quantity else Decimal(1)
+        if amount > 0 and unit is not None and abs(count * unit - amount) <= Decimal("0.01"):
+            verified += 1
         items.append(
             LineItem(
                 description=description,
-                amount=format_money(line.amounts[-1].value),
+                amount=format_money(amount),
                 quantity=quantity,
-                unit_price=unit,
+                unit_price=format_money(unit) if unit is not None else None,
             )
         )
-        previous_text = None
-    return items
+    if not items:
+        return [], 0.0
+    share = verified / len(items)
+    coverage = len(items) / (len(items) + skipped)
+    return items, round(0.2 + 0.7 * share * coverage, 3)
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def _letter_share(text: str) -> float:
+    compact = text.replace(" ", "")
+    return _letters(compact) / len(compact) if compact else 0.0
 
 
 def extract_candidates(
@@ -271,9 +298,11 @@ def extract_candidates(
                 )
             ]
     confidences = [ln.confidence for ln in annotated]
+    items, items_confidence = line_items(annotated)
     return ReceiptCandidates(
         fields=fields,
-        items=line_items(annotated),
+        items=items,
+        items_confidence=items_confidence,
         line_count=len(annotated),
         mean_confidence=sum(confidences) / len(confidences) if confidences else 0.0,
     )
@@ -295,11 +324,11 @@ def combine(passes: Sequence[ReceiptCandidates]) -> ParsedReceipt:
         chosen = vote(per_pass, fuzzy=name in _FUZZY_FIELDS) if len(passes) > 1 else best(per_pass[0])
         if chosen is not None:
             parsed.fields[name] = ExtractedField(value=chosen.value, confidence=round(chosen.score, 3))
-    items_pass = max(passes, key=lambda c: (len(c.items) > 0, c.mean_confidence), default=None)
+    items_pass = max(passes, key=lambda c: (c.items_confidence, c.mean_confidence), default=None)
     if items_pass is not None and items_pass.items:
         parsed.fields["items"] = ExtractedField(
             value=[msgspec.to_builtins(item) for item in items_pass.items],
-            confidence=round(0.5 * items_pass.mean_confidence, 3),
+            confidence=round(items_pass.items_confidence * (0.5 + 0.5 * items_pass.mean_confidence), 3),
         )
     return parsed
 
