@@ -89,6 +89,8 @@ def load_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise LoadError("image_too_large", "image declares too many pixels") from exc
         except UnidentifiedImageError as exc:
+            if sniff(data) is not None:  # the right magic bytes, but the header is damaged
+                raise LoadError("corrupt_image", "image header could not be read") from exc
             raise LoadError("unsupported_format", "not a JPEG, PNG, WebP, HEIF image or PDF") from exc
         except (OSError, ValueError, SyntaxError) as exc:
             raise LoadError("corrupt_image", "image header could not be read") from exc
