@@ -108,14 +108,18 @@ class FlagPolicy(msgspec.Struct, frozen=True):
     limit_currency: str | None = None  # limits apply to receipts in this currency (None: any)
     stale_after_days: int = 90
     future_tolerance_days: int = 0
-    near_image_distance: int = 10  # pHash bits: "looks like the same picture" when fields agree too
-    same_image_distance: int = 4  # pHash bits: the same picture re-encoded or resized
+    near_image_distance: int = 10  # pHash bits: "looks like the same picture" when the total agrees too
+    similar_scan_distance: int = 20  # pHash bits: "could be the same paper" when date and total agree
     merchant_similarity: float = 0.85
+    loose_merchant_similarity: float = 0.6
     total_tolerance: str = "0.05"  # money: items may differ from the total by rounding only
     min_items_confidence: float = 0.7  # OCR'd items that do not check themselves are not compared
 
 
 _LEGAL_NOISE = re.compile(r"\b(SDN|BHD|BERHAD|S/B|PLT|CO|COMPANY|LTD|LIMITED|INC|LLC|THE|M)\b|有限公司|公司")
+_NAME_LOOKALIKE = str.maketrans(
+    {"0": "O", "D": "O", "Q": "O", "1": "I", "L": "I", "T": "I", "5": "S", "8": "B"}
+)
 _LOOKALIKE = str.maketrans(
     {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2", "G": "6"}
 )
@@ -140,8 +144,10 @@ def _date(value: str | None) -> dt.date | None:
 
 
 def normalize_merchant(name: str) -> str:
-    upper = _LEGAL_NOISE.sub(" ", re.sub(r"[^\w\s/]", " ", name.upper()))
-    return re.sub(r"\s+", " ", upper).strip()
+    """Upper case without legal suffixes or punctuation, OCR look-alikes unified (`D.I.Y.` ~ `O.T.¥.`)."""
+    upper = name.upper().replace("¥", "Y")
+    upper = _LEGAL_NOISE.sub(" ", re.sub(r"[^\w\s/]", " ", upper))
+    return re.sub(r"\s+", " ", upper).strip().translate(_NAME_LOOKALIKE)
 
 
 def normalize_receipt_number(number: str) -> str:
@@ -162,8 +168,6 @@ def _duplicate_reason(new: ReceiptRecord, old: ReceiptRecord, policy: FlagPolicy
     if new.sha256 and old.sha256 and new.sha256 == old.sha256:
         return "same_file"
     distance = phash_distance(new.phash, old.phash) if new.phash and old.phash else None
-    if distance is not None and distance <= policy.same_image_distance:
-        return "same_image"
     numbers_known = bool(new.receipt_number and old.receipt_number)
     if numbers_known:
         assert new.receipt_number is not None
@@ -180,6 +184,11 @@ def _duplicate_reason(new: ReceiptRecord, old: ReceiptRecord, policy: FlagPolicy
         return "same_merchant_date_total"
     if distance is not None and distance <= policy.near_image_distance and total and (date or merchant):
         return "similar_image_same_fields"
+    if date and total and currency:
+        # A second scan of one receipt reads the shop name differently; shape or a looser name match decides.
+        looks_alike = distance is not None and distance <= policy.similar_scan_distance
+        if looks_alike or same_merchant(new.merchant, old.merchant, policy.loose_merchant_similarity):
+            return "same_date_total_similar_receipt"
     return None
 
 

@@ -18,8 +18,13 @@ class ReceiptHashes(msgspec.Struct, frozen=True):
 
 
 def perceptual_hash(image: Image.Image) -> str:
-    """pHash (DCT, 64 bits) of the upright grayscale image, as 16 hex digits."""
-    return str(imagehash.phash(pp.to_gray(pp.upright(image))))
+    """pHash (DCT, 64 bits) of the receipt itself (upright, grayscale, cropped to its ink), as hex.
+
+    Cropping matters for scans of a small receipt on a big page: otherwise the white page dominates
+    and every receipt from the same scanner looks alike.
+    """
+    gray = pp.shrink_to_limit(pp.to_gray(pp.upright(image)), 2000)
+    return str(imagehash.phash(pp.crop_to_content(gray)))
 
 
 def phash_distance(a: str, b: str) -> int:

@@ -39,24 +39,27 @@ _DATE_KEYWORD = re.compile(r"DATE|TARIKH|DATED|日期|开票|時間|时间")
 _DATE_UNLIKELY = re.compile(r"EXP|VALID|BEFORE|BIRTH|EXPIRY|USE BY|DUE|有效期|截止")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}")
 
-# Currency evidence: (pattern, ISO code, weight).
+# Currency evidence: (pattern, ISO code, strength of one hit). Symbols count only next to an amount,
+# so a stray OCR "£" in a logo is no evidence.
 _CURRENCY_SIGNS: tuple[tuple[re.Pattern[str], str, float], ...] = (
-    (re.compile(r"\bMYR\b|\bRM\s?\d|\bRM\b|\(RM\)|RINGGIT"), "MYR", 0.9),
-    (re.compile(r"\bRMB\b|\bCNY\b|人民币|¥|元|(?<![A-Z])Y\s?\d+[.,]\d{2}"), "CNY", 0.9),
-    (re.compile(r"US\$|\bUSD\b"), "USD", 0.95),
-    (re.compile(r"S\$|\bSGD\b"), "SGD", 0.95),
-    (re.compile(r"HK\$|\bHKD\b"), "HKD", 0.95),
-    (re.compile(r"€|\bEUR\b"), "EUR", 0.95),
-    (re.compile(r"£|\bGBP\b"), "GBP", 0.95),
-    (re.compile(r"\bJPY\b|円"), "JPY", 0.9),
-    (re.compile(r"฿|\bTHB\b|\bBAHT\b"), "THB", 0.9),
-    (re.compile(r"\bIDR\b|\bRP\s?\d"), "IDR", 0.8),
-    (re.compile(r"₱|\bPHP\b"), "PHP", 0.9),
-    (re.compile(r"₹|\bINR\b"), "INR", 0.9),
-    (re.compile(r"₩|\bKRW\b"), "KRW", 0.9),
-    (re.compile(r"₫|\bVND\b"), "VND", 0.9),
+    (re.compile(r"\bMYR\b|\bRM\s?-?\d|\(RM\)|RINGGIT|\bRM\b"), "MYR", 0.35),
+    (re.compile(r"\bRMB\b|\bCNY\b|人民币"), "CNY", 0.35),
+    (re.compile(r"¥\s?-?\d|\d\s?元"), "CNY", 0.3),
+    (re.compile(r"(?<![A-Z])Y\s?\d+[.,]\d{2}"), "CNY", 0.15),  # tesseract's reading of ¥
+    (re.compile(r"US\$|\bUSD\b"), "USD", 0.4),
+    (re.compile(r"S\$|\bSGD\b"), "SGD", 0.4),
+    (re.compile(r"HK\$|\bHKD\b"), "HKD", 0.4),
+    (re.compile(r"\bEUR\b|€\s?-?\d|\d\s?€"), "EUR", 0.35),
+    (re.compile(r"\bGBP\b|£\s?-?\d"), "GBP", 0.35),
+    (re.compile(r"\bJPY\b|\d\s?円"), "JPY", 0.35),
+    (re.compile(r"\bTHB\b|\bBAHT\b|฿\s?\d"), "THB", 0.35),
+    (re.compile(r"\bIDR\b|\bRP\s?\d"), "IDR", 0.3),
+    (re.compile(r"\bPHP\b|₱\s?\d"), "PHP", 0.35),
+    (re.compile(r"\bINR\b|₹\s?\d"), "INR", 0.35),
+    (re.compile(r"\bKRW\b|₩\s?\d"), "KRW", 0.35),
+    (re.compile(r"\bVND\b|\d\s?₫"), "VND", 0.35),
 )
-_DOLLAR = re.compile(r"\$\s?\d")
+_DOLLAR = re.compile(r"(?<![A-Z])\$\s?\d")
 _DOLLAR_CURRENCIES = {"USD", "SGD", "HKD", "AUD", "CAD", "NZD", "TWD"}
 _COUNTRY_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -66,6 +69,9 @@ _COUNTRY_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"有限公司|发票|增值税|税额|合计|中国"), "CNY"),
     (re.compile(r"SINGAPORE|PTE\.? LTD"), "SGD"),
 )
+_DEFAULT_WEIGHT = 0.3
+_HINT_WEIGHT = 0.35
+_MAX_HITS = 4
 
 _RECEIPT_NUMBER = re.compile(
     r"(?:INVOICE|INV|RECEIPT|RCPT|BILL|DOC(?:UMENT)?|TRANS(?:ACTION)?|TXN|CHIT|SLIP|CHECK|CHK|ORDER|SALES?)"
@@ -126,30 +132,33 @@ def _plausible_age(value: dt.date, today: dt.date) -> bool:
 
 
 def currency_candidates(lines: Sequence[ReceiptLine], *, default_currency: str) -> list[Candidate]:
-    """ISO 4217 codes suggested by symbols and codes printed on the receipt, then by the tenant default."""
+    """ISO 4217 codes by the evidence on the receipt: codes and symbols next to amounts, country
+    cues (SDN BHD, 有限公司, ...), and the tenant default; independent pieces of evidence add up."""
     text = "\n".join(line.upper for line in lines)
-    weights: dict[str, float] = {}
-    for pattern, code, weight in _CURRENCY_SIGNS:
-        hits = len(pattern.findall(text))
-        if hits:
-            weights[code] = max(weights.get(code, 0.0), min(1.0, weight + 0.02 * (hits - 1)))
-    if _DOLLAR.search(text) and not any(code in _DOLLAR_CURRENCIES for code in weights):
-        code = default_currency if default_currency in _DOLLAR_CURRENCIES else None
-        for pattern, hinted in _COUNTRY_HINTS:
-            if code is None and pattern.search(text):
-                code = hinted
-        weights.setdefault(code or "USD", 0.55)
-    if not weights:
-        for pattern, hinted in _COUNTRY_HINTS:
-            if pattern.search(text):
-                weights[hinted] = 0.6 if hinted == default_currency else 0.45
-                break
-    weights.setdefault(default_currency, 0.4)
-    if default_currency in weights and len(weights) > 1:
-        weights[default_currency] += 0.05
-    return sorted(
-        (Candidate(value=code, score=min(1.0, w)) for code, w in weights.items()), key=lambda c: -c.score
-    )
+    evidence: dict[str, list[float]] = {default_currency: [_DEFAULT_WEIGHT]}
+    for pattern, code, strength in _CURRENCY_SIGNS:
+        hits = min(len(pattern.findall(text)), _MAX_HITS)
+        evidence.setdefault(code, []).extend([strength] * hits)
+    hinted = [code for pattern, code in _COUNTRY_HINTS if pattern.search(text)]
+    for code in hinted:
+        evidence.setdefault(code, []).append(_HINT_WEIGHT)
+    dollars = min(len(_DOLLAR.findall(text)), _MAX_HITS)
+    if dollars:
+        if default_currency in _DOLLAR_CURRENCIES:
+            dollar_code = default_currency
+        else:
+            dollar_code = hinted[0] if hinted else "USD"
+        evidence.setdefault(dollar_code, []).extend([0.25] * dollars)
+    candidates = []
+    for code, strengths in evidence.items():
+        if not strengths:
+            continue
+        doubt = 1.0
+        for strength in strengths:
+            doubt *= 1.0 - strength
+        candidates.append(Candidate(value=code, score=round(min(0.95, 1.0 - doubt), 3)))
+    candidates.sort(key=lambda c: (-c.score, c.value != default_currency))
+    return candidates
 
 
 def tax_candidates(lines: Sequence[ReceiptLine], total: Decimal | None) -> list[Candidate]:
