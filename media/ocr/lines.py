@@ -47,17 +47,23 @@ _RE_FINAL = re.compile(
     rf"GRAND\s?{_T}|{_T}\s*ROUND|ROUNDED\s*{_T}|N[EF]TT?\s*{_T}|FINAL\s*{_T}|"
     rf"{_T}\s*(?:AMOUNT\s*|AMT\s*)?(?:DUE|PAYABLE|TO PAY)|AMOUNT\s*DUE|BALANCE\s*DUE|"
     rf"{_T}\s*(?:SALES\s*|AMOUNT\s*|AMT\s*)?\(?\s*INC|{_T}.*INCL|"
-    rf"{_T}\s*(?:AMOUNT|AMT|RM|MYR|PAYMENT)\b|{_T}\s*:?\s*(?:RM|MYR)|JUMLAH|"
+    rf"{_T}\s*(?:AMOUNT|AMT|RM|MYR|PAYMENT)\b|{_T}\s*:?\s*(?:RM|MYR)|JUMLAH|N[EF]TT?\s*(?:AMOUNT|AMT)|"
+    r"AMOUNT\s*PAYABLE|"
     r"价税合计|实付|应付|应收|实收金额|合计|合計|总计|總計|总额|總額|TOTAL\s*\(?RMB"
 )
 _RE_CHANGE = re.compile(r"\bCHANGE\b|CHANGE\s*DUE|\bBAKI\b|找零|找赎|找續|找补")
 _RE_TENDERED = re.compile(
-    r"\bCASH\b|TENDER|\bPAID\b|PAYMENT|\bVISA\b|MASTER\s?CARD|CREDIT|DEBIT|\bCARD\b|E-?WALLET|"
+    r"\bCASH\b|TENDER|\bPAID\b|PAYMENT|\bVISA\b|\bMASTER\b|MASTER\s?CARD|\bAMEX\b|CREDIT|DEBIT|\bCARD\b|"
+    r"E-?WALLET|\bTUNAI\b|BAYARAN|"
     r"BOOST|GRAB\s?PAY|TOUCH\s?N\s?GO|TNG|现金|收款|实收|支付宝|微信|刷卡|银行卡"
 )
-_RE_ROUNDING = re.compile(r"ROUND(?:ING)?\b|ROUNDING|RND\s*ADJ|\bADJ(?:USTMENT)?\b|舍入|抹零|尾差")
-_RE_DISCOUNT = re.compile(r"DISC(?:OUNT)?|SAVINGS?\b|VOUCHER|COUPON|PROMO|优惠|折扣|减免")
-_RE_TAX = re.compile(r"GST\b|\bSST\b|\bVAT\b|\bTAX\b|SERVICE\s*(?:CHARGE|TAX)|税额|税金|税 ?额|稅額")
+_RE_ROUNDING = re.compile(
+    r"ROUND(?:ING)?\b|ROUNDING|RND\s*ADJ|\bADJ(?:USTMENT)?\b|PEMBUNDARAN|舍入|抹零|尾差"
+)
+_RE_DISCOUNT = re.compile(r"DISC(?:OUNT)?|SAVINGS?\b|VOUCHER|COUPON|PROMO|DISKAUN|POTONGAN|优惠|折扣|减免")
+_RE_TAX = re.compile(
+    r"GST\b|\bSST\b|\bVAT\b|\bTAX\b|\bCUKAI\b|SERVICE\s*(?:CHARGE|TAX)|税额|税金|税 ?额|稅額"
+)
 _RE_TOTAL = re.compile(rf"{_T}|AMOUNT\s*:|\bAMT\b|\bSUM\b|总|合计")
 _RE_TAX_ID = re.compile(
     r"(?:GST|SST|TAX|VAT)\s*(?:REG|ID|NO|REF|#)|税号|纳税人识别号|COMPANY\s*(?:REG|NO)|CO\.?\s*REG"
