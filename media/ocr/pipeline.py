@@ -110,7 +110,7 @@ def quality(page: OcrPage) -> float:
     return score
 
 
-_HAN_SCRIPTS = ("Han", "HanS", "HanT", "Hiragana", "Katakana")
+_HAN_SCRIPTS = ("Han", "HanS", "HanT")
 _YUAN_MARKS = re.compile(r"[¥￥]|\bRMB\b|\bCNY\b")
 
 

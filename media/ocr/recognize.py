@@ -63,6 +63,7 @@ def available_languages() -> frozenset[str]:
         return frozenset()
 
 
+@cache
 def engine_version() -> str:
     try:
         return f"tesseract {pytesseract.get_tesseract_version()}"
