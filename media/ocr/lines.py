@@ -68,7 +68,6 @@ _RE_TOTAL = re.compile(rf"{_T}|AMOUNT\s*:|\bAMT\b|\bSUM\b|总|合计")
 _RE_TAX_ID = re.compile(
     r"(?:GST|SST|TAX|VAT)\s*(?:REG|ID|NO|REF|#)|税号|纳税人识别号|COMPANY\s*(?:REG|NO)|CO\.?\s*REG"
 )
-_RE_PERCENT = re.compile(r"\d\s?%")
 
 
 class ReceiptLine(msgspec.Struct, frozen=True):
@@ -167,7 +166,3 @@ def amount_confidence(line: ReceiptLine, amount: Amount) -> float:
     if not hits:
         return line.confidence
     return min(hits)
-
-
-def has_percent(line: ReceiptLine) -> bool:
-    return _RE_PERCENT.search(line.upper) is not None

@@ -16,9 +16,9 @@ import msgspec
 from media.ocr.amounts import format_money
 from media.ocr.candidates import Candidate, best, vote
 from media.ocr.dates import find_dates
-from media.ocr.lines import Kind, ReceiptLine, amount_confidence, annotate
+from media.ocr.lines import Kind, ReceiptLine, annotate
 from media.ocr.merchant import merchant_candidates
-from media.ocr.text import has_cjk, lines_from_text, merge_rows
+from media.ocr.text import lines_from_text, merge_rows
 from media.ocr.totals import collect, total_candidates
 from media.ocr.types import ExtractedField, LineItem, OcrLine, ParsedReceipt
 
@@ -285,7 +285,11 @@ def extract_candidates(
 ) -> ReceiptCandidates:
     """Candidates for every field from one OCR pass (or one ground-truth transcription)."""
     annotated = _lines(lines)
-    totals = total_candidates(annotated)
+    items, items_confidence = line_items(annotated)
+    item_sum = (
+        sum((Decimal(item.amount) for item in items), Decimal("0.00")) if items_confidence >= 0.7 else None
+    )
+    totals = total_candidates(annotated, item_sum=item_sum)
     top_total = totals[0].value if totals else None
     fields: dict[str, list[Candidate]] = {
         "total": [Candidate(value=format_money(c.value), score=c.score, line=c.line) for c in totals],
@@ -307,7 +311,6 @@ def extract_candidates(
                 )
             ]
     confidences = [ln.confidence for ln in annotated]
-    items, items_confidence = line_items(annotated)
     return ReceiptCandidates(
         fields=fields,
         items=items,
@@ -318,6 +321,7 @@ def extract_candidates(
 
 
 _FUZZY_FIELDS = {"merchant"}
+_CHECKED_ITEMS = 0.7  # items confidence from which their sum counts as evidence for the total
 
 
 def combine(passes: Sequence[ReceiptCandidates]) -> ParsedReceipt:
@@ -358,12 +362,3 @@ def parse_text(
     return parse_lines(
         lines_from_text(text), default_currency=default_currency, day_first=day_first, today=today
     )
-
-
-def looks_chinese(lines: Sequence[OcrLine]) -> bool:
-    return any(has_cjk(line.text) for line in lines)
-
-
-def amount_confidence_of(line: ReceiptLine) -> float:
-    amount = line.last_amount
-    return line.confidence if amount is None else amount_confidence(line, amount)

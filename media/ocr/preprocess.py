@@ -1,13 +1,14 @@
 """Image clean-up before OCR: orientation, grayscale, crop, scale, deskew, contrast, thresholding.
 
-Each step is a small pure function on Pillow images; `prepare` chains the ones that measurably helped
-on real scanned receipts (see `docs/benchmarks.md`, section OCR).
+Each step is a small pure function on Pillow images. The pipeline uses the ones that measurably
+helped on real scanned receipts (see `docs/benchmarks.md`, section OCR): upright, grayscale, crop,
+text scaling, background flattening; deskew and binarisation are here for other sources.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageOps
 from scipy import ndimage
 
 # Tesseract reads best when capital letters are roughly 20-35 px tall.
@@ -162,10 +163,6 @@ def rotate_upright(image: Image.Image, rotate: int) -> Image.Image:
     return image.rotate(-rotate, expand=True, fillcolor=255 if image.mode == "L" else None)
 
 
-def enhance_contrast(gray: Image.Image, cutoff: float = 1.0) -> Image.Image:
-    return ImageOps.autocontrast(gray, cutoff=cutoff)
-
-
 def flatten_background(
     gray: Image.Image, *, size: int = 31, strength: float = 1.0, local: bool = False
 ) -> Image.Image:
@@ -213,19 +210,7 @@ def binarize(gray: Image.Image, window: int = 31, k: float = 0.15) -> Image.Imag
     return Image.fromarray(np.where(arr > threshold, 255, 0).astype(np.uint8))
 
 
-def despeckle(gray: Image.Image) -> Image.Image:
-    return gray.filter(ImageFilter.MedianFilter(3))
-
-
 def is_blank(gray: Image.Image) -> bool:
     """True when the image holds (almost) no ink: an empty page, a flat colour or a smooth gradient."""
     mask = ink_mask(shrink_to_limit(gray, 1200))
     return float(mask.mean()) < 0.0005
-
-
-def prepare(image: Image.Image, *, target_height: float = TARGET_TEXT_HEIGHT) -> Image.Image:
-    """The default chain: upright, grayscale, crop to the receipt, scale text, deskew."""
-    gray = shrink_to_limit(to_gray(upright(image)))
-    gray = crop_to_content(gray)
-    gray = scale_text(gray, target_height)
-    return deskew(gray)

@@ -163,8 +163,3 @@ def total_candidates(lines: Sequence[ReceiptLine], *, item_sum: Decimal | None =
     ]
     candidates.sort(key=lambda c: (-c.score, -c.line))
     return candidates
-
-
-def amounts_of(lines: Sequence[ReceiptLine], kind: Kind) -> list[Money]:
-    """Public access to the amounts printed on lines of one kind (subtotal, rounding, ...)."""
-    return collect(lines, kind)

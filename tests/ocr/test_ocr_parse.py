@@ -126,6 +126,13 @@ def test_total_selection(text: str, total: str) -> None:
     assert _fields(text)["total"] == total
 
 
+def test_items_that_check_themselves_back_their_sum_as_total() -> None:
+    text = "SHOP\nDESC QTY PRICE AMOUNT\nPEN 2 X 1.25 2.50\nBOOK 1 X 10.00 10.00\nTOTAL 12.50\nTOTAL 21.50"
+    assert _fields(text)["total"] == "12.50"
+    unchecked = "SHOP\nDESC AMOUNT\nPEN 2.50\nBOOK 10.00\nTOTAL 12.50\nTOTAL 21.50"
+    assert _fields(unchecked)["total"] == "21.50"  # the larger, later total when items prove nothing
+
+
 def test_no_total_without_amounts() -> None:
     assert "total" not in _fields("JUST SOME TEXT\nWITHOUT NUMBERS")
 

@@ -76,8 +76,17 @@ def _record(receipt: Receipt, extraction: ReceiptExtraction) -> ReceiptRecord:
 def test_planted_duplicates_through_ocr(
     sroie_by_id: dict[str, Receipt], sroie_extractions: dict[str, ReceiptExtraction]
 ) -> None:
-    records = {rid: _record(sroie_by_id[rid], sroie_extractions[rid]) for rid in (
-        "sroie-dev-001", "sroie-dev-002", "sroie-dev-042", "sroie-dev-043", "sroie-dev-046", "sroie-dev-047")}
+    records = {
+        rid: _record(sroie_by_id[rid], sroie_extractions[rid])
+        for rid in (
+            "sroie-dev-001",
+            "sroie-dev-002",
+            "sroie-dev-042",
+            "sroie-dev-043",
+            "sroie-dev-046",
+            "sroie-dev-047",
+        )
+    }
     today = dt.date(2019, 1, 1)
 
     def duplicate(new: str, old: str) -> bool:
