@@ -54,6 +54,9 @@ _MONTH_FIRST_CURRENCIES = {"USD"}
 _GOOD_MEAN_CONFIDENCE = 0.62
 _MIN_TOTAL_CONFIDENCE = 0.25
 _MIN_DATE_CONFIDENCE = 0.3
+_BLANK_DENSITY = 0.0005  # share of ink pixels below which a page is empty
+_BUSY_DENSITY = 0.2  # above this the picture is more texture than print
+_NOISE_DENSITY = 0.33  # above this it is noise, not a document
 _PAGE_OFFSET = 1_000_000  # pixels added to the rows of each further page so pages never share a row
 
 
@@ -131,14 +134,18 @@ def _shift(lines: Sequence[OcrLine], dy: int) -> list[OcrLine]:
 
 def _read_page(
     image: Image.Image, *, start_languages: str | None, clock: _Clock, timeout: float, passes: int
-) -> tuple[list[_Read], str, int, bool]:
-    """OCR one page image; returns the reads, the languages used, the rotation applied, and blankness."""
+) -> tuple[list[_Read], str, int, str | None]:
+    """OCR one page image: the reads, the languages used, the rotation applied, and why it was skipped
+    (`blank_image` for an empty page, `no_text` for noise or texture), None when it was read."""
     since = time.perf_counter()
     gray = pp.crop_to_content(pp.shrink_to_limit(pp.to_gray(pp.upright(image))))
-    if pp.is_blank(gray):
+    density = pp.ink_density(gray)
+    if density < _BLANK_DENSITY or density > _NOISE_DENSITY:
         clock.add("preprocess", since)
-        return [], start_languages or ENGLISH, 0, True
+        return [], start_languages or ENGLISH, 0, "blank_image" if density < _BLANK_DENSITY else "no_text"
     height = pp.text_height(gray)
+    if density > _BUSY_DENSITY and height is not None:
+        height = max(height, pp.TARGET_TEXT_HEIGHT)  # never enlarge a busy picture: it only slows OCR
     scaled = pp.scale_text(gray, measured=height)
     since = clock.add("preprocess", since)
 
@@ -184,7 +191,7 @@ def _read_page(
             reads.append(_Read(lines=list(page.lines), label="restored", quality=quality(page)))
         except OcrTimeout:
             pass  # the first read stands on its own
-    return reads, languages, rotation, False
+    return reads, languages, rotation, None
 
 
 def extract_receipt(
@@ -250,7 +257,7 @@ def extract_receipt(
     page_reads: list[list[_Read]] = []
     used_languages = start_languages or ENGLISH
     rotation = 0
-    blank_pages = 0
+    skipped: list[str] = []
     offset = 0
     for page in pages:
         if page.text is not None:
@@ -261,7 +268,7 @@ def extract_receipt(
             continue
         assert page.image is not None
         try:
-            reads, used_languages, turned, blank = _read_page(
+            reads, used_languages, turned, skip = _read_page(
                 page.image, start_languages=start_languages, clock=clock, timeout=timeout, passes=passes
             )
         except OcrTimeout:
@@ -269,13 +276,15 @@ def extract_receipt(
         except OcrError:
             return finish({}, "", used_languages, reason="ocr_failed", pages=len(pages))
         rotation = rotation or turned
-        blank_pages += blank
+        if skip is not None:
+            skipped.append(skip)
         page_reads.append([msgspec.structs.replace(read, lines=_shift(read.lines, offset)) for read in reads])
         offset += _PAGE_OFFSET
 
     reads_per_pass, labels = _align_passes(page_reads)
-    if blank_pages == len(pages):
-        return finish({}, "", used_languages, reason="blank_image", pages=len(pages))
+    if len(skipped) == len(pages):
+        reason = "blank_image" if all(skip == "blank_image" for skip in skipped) else "no_text"
+        return finish({}, "", used_languages, reason=reason, pages=len(pages))
     since = time.perf_counter()
     candidates: list[ReceiptCandidates] = [
         extract_candidates(lines, default_currency=currency, day_first=order_day_first, today=reference_day)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import msgspec
+import numpy as np
 import pytest
 import receiptgen as gen
 from ocr_labels import label_date, label_total
@@ -193,6 +194,43 @@ def test_english_only_when_asked() -> None:
         gen.encode(receipt_like, "PNG"), "image/png", default_currency="MYR", languages="eng"
     )
     assert result.languages == "eng"
+
+
+def _png(image: Image.Image, **params: object) -> bytes:
+    return gen.encode(image, "PNG", **params)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reasons"),
+    [
+        ("1x1 pixel", _png(Image.new("RGB", (1, 1), "white")), {"blank_image"}),
+        (
+            "tiny noise",
+            _png(Image.fromarray(np.random.default_rng(0).integers(0, 255, (5, 5), dtype=np.uint8))),
+            {"blank_image", "no_text"},
+        ),
+        (
+            "sensor noise",
+            _png(Image.fromarray(np.random.default_rng(2).integers(0, 255, (1200, 800), dtype=np.uint8))),
+            {"no_text"},
+        ),
+        (
+            "16-bit noise",
+            _png(Image.fromarray(np.random.default_rng(1).integers(0, 65535, (300, 200)).astype(np.uint16))),
+            {"no_text", "no_receipt_fields"},
+        ),
+        ("CMYK", gen.encode(Image.new("CMYK", (400, 600), (0, 0, 0, 0)), "JPEG"), {"blank_image"}),
+        ("transparent", _png(Image.new("RGBA", (400, 600), (0, 0, 0, 0))), {"blank_image"}),
+        ("all black", _png(Image.new("L", (800, 1200), 0)), {"blank_image"}),
+        ("10000x10 strip", _png(Image.new("L", (10_000, 10), 0)), {"blank_image"}),
+        ("GIF", gen.encode(Image.new("P", (100, 100)), "GIF"), {"unsupported_format"}),
+    ],
+)
+def test_odd_images(name: str, data: bytes, reasons: set[str]) -> None:
+    result = extract_receipt(data, "image/png", default_currency="MYR")
+    assert result.unreadable, name
+    assert result.reason in reasons
+    assert result.timings["total"] < 20  # noise is refused before it reaches tesseract
 
 
 @pytest.mark.parametrize("seed", range(6))
