@@ -33,6 +33,7 @@ _HEADER_END = re.compile(
 _REG_NUMBER = re.compile(r"\(?\s*(?:CO\.?\s*(?:REG|NO)\.?\s*:?\s*)?\d{3,}[\d\s]*-?\s?[A-Z]?\s*\)?\s*$")
 _TRAILING_JUNK = re.compile(r"(?:\s+(?:[^\w\s]|\w)){1,3}$")
 _MAX_HEADER_LINES = 5
+_PARENTHESES = re.compile(r"\([^)]*\)?")
 _ABBREVIATION_END = re.compile(r"\b(?:CO|BHD|SDN|LTD|INC|CORP|PTE|PTY|BROS)\.$")
 
 
@@ -77,12 +78,18 @@ def clean_name(text: str) -> str:
 def merchant_candidates(lines: Sequence[ReceiptLine]) -> list[Candidate]:
     """Candidates for the merchant name with a score each (best first)."""
     header: list[ReceiptLine] = []
+    address_seen = False
     for line in lines[:12]:
-        if header and _HEADER_END.search(line.upper):
-            break
         if line.amounts or find_dates(line.text):
             break
-        if _meaningful(line) and not _HEADER_END.search(line.upper):
+        if _HEADER_END.search(_PARENTHESES.sub(" ", line.upper)):
+            if header:
+                break
+            address_seen = True  # the name was above and unreadable: do not take a later line
+            continue
+        if address_seen:
+            break
+        if _meaningful(line):
             header.append(line)
         if len(header) >= _MAX_HEADER_LINES:
             break

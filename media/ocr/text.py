@@ -162,6 +162,7 @@ _KEYWORDS = (
     "RECEIVED",
     "TENDERED",
     "SALES",
+    "SALE",
     "BALANCE",
     "ADJUSTMENT",
     "PAYABLE",
