@@ -18,6 +18,8 @@ _AMOUNT = re.compile(
     r"(?![\d%])(?!\s?%)(?![.,/:]\d)"
 )
 _TWO_PLACES = Decimal("0.01")
+# A lone one- or two-letter token glued to an amount is a misread currency ("RH3.00", "fM0.00").
+_MISREAD_PREFIX = re.compile(r"(?:^|[^A-Za-z0-9])[A-Za-z]{1,2}$")
 
 
 class Amount(msgspec.Struct, frozen=True):
@@ -63,8 +65,14 @@ def find_amounts(text: str) -> list[Amount]:
         while repaired[lead].isspace():
             lead += 1
         before = repaired[lead - 1] if lead > 0 else " "
-        if not match.group("cur") and not match.group("neg") and before.isascii() and before.isalnum():
-            continue  # the tail of a code such as "AB12.50"
+        if (
+            not match.group("cur")
+            and not match.group("neg")
+            and before.isascii()
+            and before.isalnum()
+            and not _MISREAD_PREFIX.search(repaired[:lead])
+        ):
+            continue  # the tail of a code such as "ABC12.50"
         digits = integer.replace(",", "").replace(".", "")
         try:
             value = Decimal(f"{digits}.{match.group('dec')}")

@@ -104,7 +104,8 @@ def total_candidates(lines: Sequence[ReceiptLine], *, item_sum: Decimal | None =
         for back in change:
             if back.line > paid.line and paid.value > back.value >= _ZERO:
                 relate(paid.value - back.value, "paid", back.line, min(paid.confidence, back.confidence))
-    if tendered and not change:
+    change_printed = any(line.kind is Kind.CHANGE for line in lines)
+    if tendered and not change_printed:  # paid exactly only when no change line was printed at all
         for paid in tendered:
             relate(paid.value, "paid", paid.line, paid.confidence)
     extras = [

@@ -1,7 +1,7 @@
 """The parser on the dataset's own line transcriptions of the 60 dev receipts (no OCR involved).
 
 This separates parsing quality from OCR quality: with perfect text the rules must get nearly every
-total, date and merchant right. Floors measured when written: total 58/60, date 60/60, merchant 58/60.
+total, date and merchant right. Floors measured when written: total 59/60, date 60/60, merchant 58/60.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sroie_data import Receipt
 
 from media.ocr.parse import parse_lines
 
-TOTAL_FLOOR = 58
+TOTAL_FLOOR = 59
 DATE_FLOOR = 60
 MERCHANT_FLOOR = 58
 

