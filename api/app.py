@@ -52,7 +52,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     state: dict[str, Any] = {"settings": settings}
     return Litestar(
-        route_handlers=[health, AuthController, MeController, TeamController, SyncController, *resource_controllers()],
+        route_handlers=[
+            health,
+            AuthController,
+            MeController,
+            TeamController,
+            SyncController,
+            *resource_controllers(),
+        ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         state=State(state),
@@ -66,7 +73,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
             ),
         ),
         debug=False,

@@ -40,8 +40,15 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     if not no_migrate:
         upgrade(settings.database_url)
     click.echo(f"Fieldline on http://{host}:{port} (database: {settings.database_url.split('@')[-1]})")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
 
 
 @main.group()
@@ -133,12 +140,15 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
             async with write_session(create_session_factory(engine)) as session:
                 tenant = await session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
                 if tenant is None:
-                    tenant = Tenant(id=uuid7(), slug=tenant_slug, name=tenant_slug, timezone=timezone, settings={})
+                    tenant = Tenant(
+                        id=uuid7(), slug=tenant_slug, name=tenant_slug, timezone=timezone, settings={}
+                    )
                     session.add(tenant)
                     await session.flush()
                     await ensure_clock(session, tenant.id)
-                created = await create_user(session, tenant_id=tenant.id, email=email, name=name, role=role,
-                                            password=password)
+                created = await create_user(
+                    session, tenant_id=tenant.id, email=email, name=name, role=role, password=password
+                )
                 return str(created.id)
         finally:
             await engine.dispose()

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+#: Largest sync push body, bytes (the protocol's limit).
+MAX_PUSH_BYTES = 5_000_000
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"FIELDLINE_{name}", default)
@@ -61,7 +64,7 @@ class Settings:
     jwt_algorithm: str = "HS256"
     # Request body limits: small for JSON, larger for the sync push, largest for media.
     max_json_body_bytes: int = 1_000_000
-    max_push_bytes: int = 5_000_000
+    max_push_bytes: int = MAX_PUSH_BYTES
     max_track_body_bytes: int = 4_000_000
     max_upload_bytes: int = 40_000_000
     max_upload_pixels: int = 60_000_000
@@ -83,7 +86,9 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         var_dir = Path(_env("VAR_DIR", "var"))
-        database_url = _env("DATABASE_URL", "") or f"sqlite+aiosqlite:///{(var_dir / 'fieldline.db').as_posix()}"
+        database_url = (
+            _env("DATABASE_URL", "") or f"sqlite+aiosqlite:///{(var_dir / 'fieldline.db').as_posix()}"
+        )
         database_url = normalise_database_url(database_url)
         env = _env("ENV", "development")
         secret = _env("SECRET_KEY", "")

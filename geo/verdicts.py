@@ -23,8 +23,12 @@ PREVIOUS_VISITS_LOOKED_AT = 20
 
 def _fix(data: dict[str, Any]) -> Fix:
     return Fix(
-        at=parse_rfc3339(data["at"]), lat=data["lat"], lon=data["lon"], accuracy_m=data.get("accuracy_m"),
-        provider=data.get("provider"), is_mock=data.get("is_mock"),
+        at=parse_rfc3339(data["at"]),
+        lat=data["lat"],
+        lon=data["lon"],
+        accuracy_m=data.get("accuracy_m"),
+        provider=data.get("provider"),
+        is_mock=data.get("is_mock"),
         fix_at=parse_rfc3339(data["fix_at"]) if data.get("fix_at") else None,
     )
 
@@ -33,17 +37,33 @@ async def previous_fix(session: AsyncSession, visit: Any, at: datetime) -> Previ
     """The rep's latest fix before ``at``: a track point or another visit's check-in."""
     best: PreviousFix | None = None
     point = await session.scalar(
-        select(TrackPoint).where(TrackPoint.tenant_id == visit.tenant_id, TrackPoint.rep_id == visit.rep_id,
-                                 TrackPoint.t_ms < int(at.timestamp() * 1000))
-        .order_by(TrackPoint.t_ms.desc()).limit(1)
+        select(TrackPoint)
+        .where(
+            TrackPoint.tenant_id == visit.tenant_id,
+            TrackPoint.rep_id == visit.rep_id,
+            TrackPoint.t_ms < int(at.timestamp() * 1000),
+        )
+        .order_by(TrackPoint.t_ms.desc())
+        .limit(1)
     )
     if point is not None:
-        best = PreviousFix(at=datetime.fromtimestamp(point.t_ms / 1000, tz=at.tzinfo), lat=point.lat, lon=point.lon,
-                           accuracy_m=point.accuracy_m)
+        best = PreviousFix(
+            at=datetime.fromtimestamp(point.t_ms / 1000, tz=at.tzinfo),
+            lat=point.lat,
+            lon=point.lon,
+            accuracy_m=point.accuracy_m,
+        )
     others = await session.scalars(
-        select(Visit).where(Visit.tenant_id == visit.tenant_id, Visit.rep_id == visit.rep_id, Visit.id != visit.id,
-                            Visit.check_in.is_not(None), Visit.deleted_at.is_(None))
-        .order_by(Visit.updated_at.desc()).limit(PREVIOUS_VISITS_LOOKED_AT)
+        select(Visit)
+        .where(
+            Visit.tenant_id == visit.tenant_id,
+            Visit.rep_id == visit.rep_id,
+            Visit.id != visit.id,
+            Visit.check_in.is_not(None),
+            Visit.deleted_at.is_(None),
+        )
+        .order_by(Visit.updated_at.desc())
+        .limit(PREVIOUS_VISITS_LOOKED_AT)
     )
     for other in others:
         try:
@@ -51,8 +71,12 @@ async def previous_fix(session: AsyncSession, visit: Any, at: datetime) -> Previ
         except (KeyError, TypeError, ValueError):
             continue
         if other_at < at and (best is None or other_at > best.at):
-            best = PreviousFix(at=other_at, lat=other.check_in["lat"], lon=other.check_in["lon"],
-                               accuracy_m=other.check_in.get("accuracy_m"))
+            best = PreviousFix(
+                at=other_at,
+                lat=other.check_in["lat"],
+                lon=other.check_in["lon"],
+                accuracy_m=other.check_in.get("accuracy_m"),
+            )
     return best
 
 
@@ -66,21 +90,31 @@ async def check_in_verdict_hook(
     tenant = await session.get(Tenant, row.tenant_id)
     policy = tenant_settings(tenant.timezone if tenant else "UTC", tenant.settings if tenant else None)
     thresholds = CheckInThresholds(
-        default_radius_m=policy.geofence_radius_m, max_accuracy_m=policy.max_accuracy_m,
-        max_fix_age_s=policy.max_fix_age_s, max_speed_kmh=policy.max_speed_kmh,
+        default_radius_m=policy.geofence_radius_m,
+        max_accuracy_m=policy.max_accuracy_m,
+        max_fix_age_s=policy.max_fix_age_s,
+        max_speed_kmh=policy.max_speed_kmh,
         max_clock_skew_s=policy.max_clock_skew_s,
     )
     site = None
     if customer is not None:
-        site = CustomerSite(lat=customer.lat, lon=customer.lon, geofence_radius_m=customer.geofence_radius_m,
-                            customer_id=str(customer.id), name=customer.name)
+        site = CustomerSite(
+            lat=customer.lat,
+            lon=customer.lon,
+            geofence_radius_m=customer.geofence_radius_m,
+            customer_id=str(customer.id),
+            name=customer.name,
+        )
     now = utcnow()
-    verdict = evaluate_check_in(fix, site, await previous_fix(session, row, fix.at), now, thresholds,
-                                evaluated_at=now)
-    return {"check_in_verdict": {
-        "status": verdict.status,
-        "distance_m": None if verdict.distance_m is None else round(verdict.distance_m, 1),
-        "reasons": list(verdict.reasons),
-        "evaluated_at": rfc3339(verdict.evaluated_at),
-        "details": verdict.details,
-    }}
+    verdict = evaluate_check_in(
+        fix, site, await previous_fix(session, row, fix.at), now, thresholds, evaluated_at=now
+    )
+    return {
+        "check_in_verdict": {
+            "status": verdict.status,
+            "distance_m": None if verdict.distance_m is None else round(verdict.distance_m, 1),
+            "reasons": list(verdict.reasons),
+            "evaluated_at": rfc3339(verdict.evaluated_at),
+            "details": verdict.details,
+        }
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.guards import provide_principal
 from api.accounts.principal import Principal
-from api.db.session import database_from_state, provide_db_session
+from api.db.session import provide_db_session
 from api.lib.clock import rfc3339
 from api.lib.errors import BadRequest, Conflict, Forbidden, Gone, PayloadTooLarge, Unavailable
-from api.settings import Settings
+from api.settings import MAX_PUSH_BYTES, Settings
 from sync.cursor import CursorError
 from sync.models import SyncConflict
 from sync.pull import CursorExpired, pull
@@ -40,7 +40,8 @@ def check_schema_version(version: int) -> None:
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         raise Conflict(
             f"schema_version {version} is not supported; supported: {list(SUPPORTED_SCHEMA_VERSIONS)}",
-            code="schema_version_unsupported", extra={"supported": list(SUPPORTED_SCHEMA_VERSIONS)},
+            code="schema_version_unsupported",
+            extra={"supported": list(SUPPORTED_SCHEMA_VERSIONS)},
         )
 
 
@@ -55,12 +56,15 @@ class SyncController(Controller):
         return SyncInfo(
             server_hlc=state["clock"].now(),
             schema_versions=list(SUPPORTED_SCHEMA_VERSIONS),
-            limits=SyncLimits(max_mutations=settings.max_push_mutations, max_push_bytes=settings.max_push_bytes,
-                              max_pull_limit=settings.max_pull_limit),
+            limits=SyncLimits(
+                max_mutations=settings.max_push_mutations,
+                max_push_bytes=settings.max_push_bytes,
+                max_pull_limit=settings.max_pull_limit,
+            ),
             history_days=settings.sync_history_days,
         )
 
-    @post("/push", operation_id="SyncPush", status_code=200, request_max_body_size=5_000_000)
+    @post("/push", operation_id="SyncPush", status_code=200, request_max_body_size=MAX_PUSH_BYTES)
     async def push(self, state: State, principal: Principal, data: PushRequest) -> PushResponse:
         settings: Settings = state["settings"]
         check_schema_version(data.schema_version)
@@ -69,19 +73,22 @@ class SyncController(Controller):
         if len(data.mutations) > settings.max_push_mutations:
             raise PayloadTooLarge(f"at most {settings.max_push_mutations} mutations per push")
         clock = state["clock"]
-        for m in data.mutations:
-            if isinstance(m.hlc, str):
-                clock.observe(m.hlc)
         try:
             last_seq, results = await state["push_service"].push(principal, data.client_id, data.mutations)
         except PushUnavailable as exc:
-            raise Unavailable("The database is unavailable; retry from last_seq + 1",
-                              extra={"last_seq": exc.last_seq}, headers={"Retry-After": "2"}) from exc
+            raise Unavailable(
+                "The database is unavailable; retry from last_seq + 1",
+                extra={"last_seq": exc.last_seq},
+                headers={"Retry-After": "2"},
+            ) from exc
         return PushResponse(last_seq=last_seq, server_hlc=clock.now(), results=results)
 
     @get("/pull", operation_id="SyncPull")
     async def pull(
-        self, state: State, principal: Principal, session: AsyncSession,
+        self,
+        state: State,
+        principal: Principal,
+        session: AsyncSession,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
     ) -> PullResponse:
@@ -92,12 +99,16 @@ class SyncController(Controller):
         except CursorError as exc:
             raise BadRequest(str(exc), code="invalid_cursor") from exc
         except CursorExpired as exc:
-            raise Gone("The cursor is older than the history kept; bootstrap again", code="cursor_expired") from exc
+            raise Gone(
+                "The cursor is older than the history kept; bootstrap again", code="cursor_expired"
+            ) from exc
         return PullResponse(schema_version=CURRENT_SCHEMA_VERSION, server_hlc=state["clock"].now(), **page)
 
     @get("/conflicts", operation_id="SyncConflicts")
     async def conflicts(
-        self, principal: Principal, session: AsyncSession,
+        self,
+        principal: Principal,
+        session: AsyncSession,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> ConflictPage:
@@ -106,17 +117,29 @@ class SyncController(Controller):
             cond.append(SyncConflict.scope_rep_id.in_(sorted(principal.rep_scope)))
         total = await session.scalar(select(func.count()).select_from(SyncConflict).where(*cond))
         rows = await session.scalars(
-            select(SyncConflict).where(*cond).order_by(SyncConflict.created_at.desc(), SyncConflict.id.desc())
-            .limit(limit).offset(offset)
+            select(SyncConflict)
+            .where(*cond)
+            .order_by(SyncConflict.created_at.desc(), SyncConflict.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
         items = [
-            ConflictOut(id=r.id, entity=r.entity, entity_id=r.entity_id, field=r.field, outcome=r.outcome,
-                        client_value=r.client_value, server_value=r.server_value, client_hlc=r.client_hlc,
-                        server_hlc=r.server_hlc, user_id=r.user_id, client_id=r.client_id, seq=r.seq,
-                        created_at=rfc3339(r.created_at))
+            ConflictOut(
+                id=r.id,
+                entity=r.entity,
+                entity_id=r.entity_id,
+                field=r.field,
+                outcome=r.outcome,
+                client_value=r.client_value,
+                server_value=r.server_value,
+                client_hlc=r.client_hlc,
+                server_hlc=r.server_hlc,
+                user_id=r.user_id,
+                client_id=r.client_id,
+                seq=r.seq,
+                created_at=rfc3339(r.created_at),
+            )
             for r in rows
         ]
         return ConflictPage(items=items, limit=limit, offset=offset, total=int(total or 0))
 
-
-__all__ = ["Request", "SyncController", "database_from_state"]

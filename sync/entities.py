@@ -82,9 +82,6 @@ class EntitySpec:
     #: Rows visible to everyone in the tenant (reference data).
     tenant_wide: bool = False
 
-    @property
-    def writable_fields(self) -> list[str]:
-        return list(self.fields)
 
 
 def _f(name: str, tp: Any, **kw: Any) -> tuple[str, FieldSpec]:
@@ -178,9 +175,6 @@ def _customer_row(values: Values) -> str | None:
     return None
 
 
-def _check_payload_later(_: Any) -> None:
-    return None
-
 
 def _action_row(values: Values) -> str | None:
     try:
@@ -189,9 +183,6 @@ def _action_row(values: Values) -> str | None:
         return f"payload: {exc}"
     return None
 
-
-def _review_to_column(value: Values) -> Values:
-    return value
 
 
 def _non_negative(value: str) -> None:
@@ -392,8 +383,3 @@ ENTITIES: dict[str, EntitySpec] = {
     for spec in (USER, EXPENSE_CATEGORY, PRODUCT, CUSTOMER, ROUTE_PLAN, VISIT, VISIT_ACTION, EXPENSE, PHOTO)
 }
 
-#: Columns (beyond fields) that the wire ``data`` also shows.
-EXTRA_WIRE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customer": ("created_by_id",),
-    "user": (),
-}

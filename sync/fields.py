@@ -80,4 +80,6 @@ def _nullable(tp: Any) -> bool:
 def date_field(name: str, **kw: Any) -> FieldSpec:
     from api.lib.values import IsoDate
 
-    return FieldSpec(name, IsoDate | None if not kw.get("required") else IsoDate, to_column=_date_to_column, **kw)
+    return FieldSpec(
+        name, IsoDate | None if not kw.get("required") else IsoDate, to_column=_date_to_column, **kw
+    )

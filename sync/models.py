@@ -24,7 +24,9 @@ class SyncClock(Base):
 
     __tablename__ = "sync_clocks"
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     purged_through: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
@@ -48,7 +50,9 @@ class SyncPushResult(Base):
     __tablename__ = "sync_push_results"
     __table_args__ = (Index("ix_sync_push_results_client_last", "sync_client_id", "last_seq"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     sync_client_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("sync_clients.id", ondelete="CASCADE"), nullable=False
     )
@@ -62,9 +66,13 @@ class SyncConflict(TenantMixin, Base):
     """A write that did not take effect as sent, kept for managers and support."""
 
     __tablename__ = "sync_conflicts"
-    __table_args__ = (Index("ix_sync_conflicts_tenant_scope_created", "tenant_id", "scope_rep_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_sync_conflicts_tenant_scope_created", "tenant_id", "scope_rep_id", "created_at"),
+    )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     scope_rep_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -86,7 +94,9 @@ class SyncEviction(TenantMixin, Base):
     __tablename__ = "sync_evictions"
     __table_args__ = (Index("ix_sync_evictions_tenant_version", "tenant_id", "version"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
     entity: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)

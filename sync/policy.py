@@ -64,7 +64,13 @@ def _refusal(spec: EntitySpec, name: str, code: str, current: Current | None) ->
     if current is not None:
         server_value = spec.fields[name].to_wire(current.values.get(name))
         server_hlc = (current.meta.get(name) or [None])[0]
-    return {"field": name, "outcome": "rejected", "code": code, "server_value": server_value, "server_hlc": server_hlc}
+    return {
+        "field": name,
+        "outcome": "rejected",
+        "code": code,
+        "server_value": server_value,
+        "server_hlc": server_hlc,
+    }
 
 
 def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict[str, Any] | None]:
@@ -144,7 +150,10 @@ def _merge_create(spec: EntitySpec, values: Values, actor: Actor) -> Decision:
     _derive(spec, accepted, set(accepted))
     stamped = [n for n in accepted if n in spec.fields]
     return Decision(
-        status="merged" if conflicts else "applied", op="create", changes=accepted, stamped=stamped,
+        status="merged" if conflicts else "applied",
+        op="create",
+        changes=accepted,
+        stamped=stamped,
         conflicts=conflicts,
     )
 
@@ -189,12 +198,21 @@ def _merge_update(
                 changes[name] = value
                 if meta and meta[1] > base:
                     conflicts.append(
-                        {"field": name, "outcome": "overwrote", "server_value": fs.to_wire(old),
-                         "server_hlc": stored_hlc}
+                        {
+                            "field": name,
+                            "outcome": "overwrote",
+                            "server_value": fs.to_wire(old),
+                            "server_hlc": stored_hlc,
+                        }
                     )
         elif value != old:
             conflicts.append(
-                {"field": name, "outcome": "kept_server", "server_value": fs.to_wire(old), "server_hlc": stored_hlc}
+                {
+                    "field": name,
+                    "outcome": "kept_server",
+                    "server_value": fs.to_wire(old),
+                    "server_hlc": stored_hlc,
+                }
             )
     if changes and spec.check_row is not None:
         candidate = {**current.values, **changes}
@@ -207,12 +225,22 @@ def _merge_update(
     if not stamped and refused:
         first = refused[0]
         return Decision(
-            status="rejected", conflicts=conflicts,
-            error={"code": first["code"], "message": f"{first['field']} cannot be changed", "field": first["field"]},
+            status="rejected",
+            conflicts=conflicts,
+            error={
+                "code": first["code"],
+                "message": f"{first['field']} cannot be changed",
+                "field": first["field"],
+            },
         )
     status: Literal["applied", "merged"] = "merged" if conflicts else "applied"
-    return Decision(status=status, op="update" if stamped else "none", changes=changes, stamped=stamped,
-                    conflicts=conflicts)
+    return Decision(
+        status=status,
+        op="update" if stamped else "none",
+        changes=changes,
+        stamped=stamped,
+        conflicts=conflicts,
+    )
 
 
 def _derive(spec: EntitySpec, candidate: Values, changed: set[str]) -> Values:

@@ -46,8 +46,12 @@ async def pull(
         model: Any = spec.model
         stmt = (
             select(model)
-            .where(model.tenant_id == principal.tenant_id, model.version > after, model.version <= upper,
-                   scope_filter(spec, scope))
+            .where(
+                model.tenant_id == principal.tenant_id,
+                model.version > after,
+                model.version <= upper,
+                scope_filter(spec, scope),
+            )
             .order_by(model.version)
             .limit(limit + 1)
         )
@@ -57,20 +61,23 @@ async def pull(
         for row in (await session.scalars(stmt)).all():
             candidates.append((row.version, change(spec, row)))
 
-    evictions = await _evictions(session, principal, after=max(after, floor) if bootstrapping else after,
-                                 upper=upper, limit=limit)
+    evictions = await _evictions(
+        session, principal, after=max(after, floor) if bootstrapping else after, upper=upper, limit=limit
+    )
     candidates.extend(evictions)
     candidates.sort(key=lambda c: c[0])
     page = candidates[:limit]
     has_more = len(candidates) > limit
     new_after = page[-1][0] if has_more else upper
     last_seq = await session.scalar(
-        select(SyncClient.last_seq).where(SyncClient.user_id == principal.user_id,
-                                          SyncClient.client_id == principal.device_id)
+        select(SyncClient.last_seq).where(
+            SyncClient.user_id == principal.user_id, SyncClient.client_id == principal.device_id
+        )
     )
     return {
-        "cursor": encode_cursor(secret, user_id=principal.user_id, tenant_id=principal.tenant_id, after=new_after,
-                                floor=floor),
+        "cursor": encode_cursor(
+            secret, user_id=principal.user_id, tenant_id=principal.tenant_id, after=new_after, floor=floor
+        ),
         "has_more": has_more,
         "last_seq": int(last_seq or 0),
         "changes": [c for _, c in page],
@@ -86,8 +93,12 @@ async def _evictions(
     rows = (
         await session.scalars(
             select(SyncEviction)
-            .where(SyncEviction.tenant_id == principal.tenant_id, SyncEviction.version > after,
-                   SyncEviction.version <= upper, SyncEviction.scope_rep_id.in_(sorted(scope)))
+            .where(
+                SyncEviction.tenant_id == principal.tenant_id,
+                SyncEviction.version > after,
+                SyncEviction.version <= upper,
+                SyncEviction.scope_rep_id.in_(sorted(scope)),
+            )
             .order_by(SyncEviction.version)
             .limit(limit + 1)
         )
@@ -101,7 +112,9 @@ async def _evictions(
     for name, ids in by_entity.items():
         model: Any = ENTITIES[name].model
         for rid, owner, version in (
-            await session.execute(select(model.id, model.scope_rep_id, model.version).where(model.id.in_(ids)))
+            await session.execute(
+                select(model.id, model.scope_rep_id, model.version).where(model.id.in_(ids))
+            )
         ).all():
             owners[(name, rid)] = (owner, version)
     out: list[tuple[int, dict[str, Any]]] = []
@@ -110,5 +123,7 @@ async def _evictions(
         # Still (or again) in scope at a later version: the upsert supersedes the eviction.
         if in_scope(scope, owner, ENTITIES[ev.entity].tenant_wide) and version > ev.version:
             continue
-        out.append((ev.version, {"entity": ev.entity, "id": str(ev.entity_id), "op": "evict", "version": ev.version}))
+        out.append(
+            (ev.version, {"entity": ev.entity, "id": str(ev.entity_id), "op": "evict", "version": ev.version})
+        )
     return out

@@ -60,15 +60,23 @@ def normalise(m: MutationIn) -> tuple[Incoming | None, dict[str, Any] | None]:
         return bad("op", "op must be upsert or delete")
     if not isinstance(m.hlc, str) or not hlc_mod.is_valid(m.hlc):
         return bad("hlc", "hlc must be a stamp like 0001763890271123-0000-<node>")
-    if m.base_version is not None and (not isinstance(m.base_version, int) or isinstance(m.base_version, bool)
-                                       or m.base_version < 0):
+    if m.base_version is not None and (
+        not isinstance(m.base_version, int) or isinstance(m.base_version, bool) or m.base_version < 0
+    ):
         return bad("base_version", "base_version must be a non-negative integer")
     if m.op == "upsert" and not isinstance(m.fields, dict):
         return bad("fields", "an upsert needs a fields object")
     if m.op == "delete" and m.fields not in (None, {}):
         return bad("fields", "a delete takes no fields")
-    return Incoming(entity=m.entity, id=ident, op=m.op, hlc=m.hlc, base_version=m.base_version,
-                    fields=m.fields or {}, seq=m.seq), None
+    return Incoming(
+        entity=m.entity,
+        id=ident,
+        op=m.op,
+        hlc=m.hlc,
+        base_version=m.base_version,
+        fields=m.fields or {},
+        seq=m.seq,
+    ), None
 
 
 class PushService:
@@ -85,7 +93,9 @@ class PushService:
         self.after_merge = after_merge
         self.chunk = chunk
 
-    async def push(self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn]) -> tuple[int, list[dict[str, Any]]]:
+    async def push(
+        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn]
+    ) -> tuple[int, list[dict[str, Any]]]:
         results: list[dict[str, Any] | None] = [None] * len(mutations)
         last_seq = 0
         start = 0
@@ -99,7 +109,12 @@ class PushService:
         return last_seq, [r for r in results if r is not None]
 
     async def _chunk_with_retry(
-        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn], start: int, end: int,
+        self,
+        principal: Principal,
+        client_id: uuid.UUID,
+        mutations: list[MutationIn],
+        start: int,
+        end: int,
         results: list[dict[str, Any] | None],
     ) -> int:
         for attempt in range(RETRIES + 1):
@@ -118,7 +133,12 @@ class PushService:
         raise AssertionError("unreachable")
 
     async def _chunk(
-        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn], start: int, end: int,
+        self,
+        principal: Principal,
+        client_id: uuid.UUID,
+        mutations: list[MutationIn],
+        start: int,
+        end: int,
         results: list[dict[str, Any] | None],
     ) -> int:
         async with write_session(self.sessions) as session:
@@ -147,22 +167,37 @@ class PushService:
                 skewed.append(was_skewed)
                 slots.append(i)
             if to_apply:
-                writer = SyncWriter(session, principal.tenant_id, actor_for(principal),
-                                    after_merge=self.after_merge, lock_rows=True, client_id=client_id)
+                writer = SyncWriter(
+                    session,
+                    principal.tenant_id,
+                    actor_for(principal),
+                    after_merge=self.after_merge,
+                    lock_rows=True,
+                    client_id=client_id,
+                )
                 outcomes = await writer.apply(to_apply, skewed=skewed)
                 for i, incoming, outcome in zip(slots, to_apply, outcomes, strict=True):
                     local[i] = outcome.to_wire(incoming.seq)
             processed = [local[i] for i in sorted(local)]
             if processed:
-                session.add(SyncPushResult(sync_client_id=client.id, first_seq=processed[0]["seq"],
-                                           last_seq=processed[-1]["seq"], results=processed))
+                session.add(
+                    SyncPushResult(
+                        sync_client_id=client.id,
+                        first_seq=processed[0]["seq"],
+                        last_seq=processed[-1]["seq"],
+                        results=processed,
+                    )
+                )
                 client.last_seq = last
             for i, res in local.items():
                 results[i] = res
         return last
 
     async def _fill_duplicates(
-        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn],
+        self,
+        principal: Principal,
+        client_id: uuid.UUID,
+        mutations: list[MutationIn],
         results: list[dict[str, Any] | None],
     ) -> None:
         missing = [i for i, r in enumerate(results) if r is None]
@@ -172,7 +207,9 @@ class PushService:
         originals: dict[int, dict[str, Any]] = {}
         async with self.sessions() as session:
             client = await session.scalar(
-                select(SyncClient).where(SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id)
+                select(SyncClient).where(
+                    SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id
+                )
             )
             if client is not None:
                 conds = [and_(SyncPushResult.first_seq <= s, SyncPushResult.last_seq >= s) for s in seqs]
@@ -194,8 +231,9 @@ class PushService:
     async def _last_seq(self, principal: Principal, client_id: uuid.UUID) -> int:
         async with self.sessions() as session:
             value = await session.scalar(
-                select(SyncClient.last_seq).where(SyncClient.user_id == principal.user_id,
-                                                  SyncClient.client_id == client_id)
+                select(SyncClient.last_seq).where(
+                    SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id
+                )
             )
             return int(value or 0)
 
@@ -207,18 +245,24 @@ class PushService:
 
 
 async def _lock_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> SyncClient:
-    stmt = select(SyncClient).where(SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id)
+    stmt = select(SyncClient).where(
+        SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id
+    )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     client = await session.scalar(stmt)
     if client is None:
-        client = SyncClient(tenant_id=principal.tenant_id, user_id=principal.user_id, client_id=client_id, last_seq=0)
+        client = SyncClient(
+            tenant_id=principal.tenant_id, user_id=principal.user_id, client_id=client_id, last_seq=0
+        )
         session.add(client)
         await session.flush()
     return client
 
 
 def _retryable(exc: Exception) -> bool:
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+        getattr(exc, "orig", None), "pgcode", None
+    )
     text = str(exc).lower()
     return code in {"40001", "40P01"} or "deadlock" in text or "database is locked" in text

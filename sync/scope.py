@@ -12,7 +12,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, or_, true
 
 from api.lib.clock import utcnow
 from sync.entities import EntitySpec
@@ -42,5 +42,3 @@ def bootstrap_window(spec: EntitySpec) -> ColumnElement[bool]:
 def in_scope(rep_scope: frozenset[uuid.UUID] | None, owner: uuid.UUID | None, tenant_wide: bool) -> bool:
     return tenant_wide or rep_scope is None or (owner is not None and owner in rep_scope)
 
-
-__all__ = ["and_", "bootstrap_window", "in_scope", "scope_filter"]

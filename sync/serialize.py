@@ -27,5 +27,10 @@ def entity_data(spec: EntitySpec, row: Any) -> dict[str, Any]:
 def change(spec: EntitySpec, row: Any) -> dict[str, Any]:
     if row.deleted_at is not None:
         return {"entity": spec.name, "id": str(row.id), "op": "delete", "version": row.version}
-    return {"entity": spec.name, "id": str(row.id), "op": "upsert", "version": row.version,
-            "data": entity_data(spec, row)}
+    return {
+        "entity": spec.name,
+        "id": str(row.id),
+        "op": "upsert",
+        "version": row.version,
+        "data": entity_data(spec, row),
+    }

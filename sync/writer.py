@@ -8,6 +8,7 @@ lock and flushes all rows together.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.accounts.models import User
 from api.customers.models import Customer
 from api.lib.clock import rfc3339, utcnow
 from sync.clock_repository import allocate_versions
@@ -108,10 +110,8 @@ class SyncWriter:
                 wanted[m.entity].add(m.id)
                 parent = ENTITIES[m.entity].parent
                 if parent and isinstance(m.fields.get(parent[0]), str):
-                    try:
+                    with contextlib.suppress(ValueError):
                         wanted[parent[1]].add(uuid.UUID(m.fields[parent[0]]))
-                    except ValueError:
-                        pass
         # Existing children name their parent in the row, not the mutation: load those too.
         for name in ("visit_action", "photo"):
             if wanted.get(name):
@@ -130,7 +130,11 @@ class SyncWriter:
             return
         model: Any = spec.model
         stmt = select(model).where(model.id.in_(sorted(missing)))
-        if self.lock_rows and self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+        if (
+            self.lock_rows
+            and self.session.bind is not None
+            and self.session.bind.dialect.name == "postgresql"
+        ):
             stmt = stmt.order_by(model.id).with_for_update()
         for row in (await self.session.scalars(stmt)).all():
             self._rows[(spec.name, row.id)] = row
@@ -143,7 +147,9 @@ class SyncWriter:
             return parent_row.scope_rep_id if parent_row is not None else None
         return spec.owner(values)
 
-    async def _check_references(self, spec: EntitySpec, candidate: Values, changed: set[str]) -> Decision | None:
+    async def _check_references(
+        self, spec: EntitySpec, candidate: Values, changed: set[str]
+    ) -> Decision | None:
         """Parents and referenced rows must exist in this tenant (and be visible to the writer)."""
         if spec.parent and spec.parent[0] in changed:
             pid = candidate.get(spec.parent[0])
@@ -158,8 +164,6 @@ class SyncWriter:
                 return Decision.reject("not_found", "customer not found", "customer_id")
         for ref in ("rep_id", "assigned_rep_id"):
             if ref in changed and candidate.get(ref) is not None and spec.name != "expense":
-                from api.accounts.models import User
-
                 user = await self._get("user", User, candidate[ref])
                 if user is None or user.deleted_at is not None:
                     return Decision.reject("not_found", "user not found", ref)
@@ -175,7 +179,9 @@ class SyncWriter:
             return None
         return row
 
-    async def apply(self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None) -> list[Outcome]:
+    async def apply(
+        self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None
+    ) -> list[Outcome]:
         await self._load(mutations)
         now = utcnow()
         now_iso = rfc3339(now)
@@ -194,23 +200,45 @@ class SyncWriter:
     async def _decide(self, m: Incoming, now: Any, now_iso: str) -> tuple[Outcome, Pending | None]:
         spec = ENTITIES.get(m.entity)
         if spec is None:
-            return Outcome("rejected", error={"code": "unknown_entity", "message": f"unknown entity {m.entity!r}",
-                                              "field": "entity"}, entity=m.entity, id=m.id), None
+            return Outcome(
+                "rejected",
+                error={
+                    "code": "unknown_entity",
+                    "message": f"unknown entity {m.entity!r}",
+                    "field": "entity",
+                },
+                entity=m.entity,
+                id=m.id,
+            ), None
         row = self._rows.get((spec.name, m.id))
         if row is not None and row.tenant_id != self.tenant_id:
-            return Outcome("rejected", error={"code": "id_conflict", "message": "id is taken", "field": "id"},
-                           entity=spec.name, id=m.id), None
+            return Outcome(
+                "rejected",
+                error={"code": "id_conflict", "message": "id is taken", "field": "id"},
+                entity=spec.name,
+                id=m.id,
+            ), None
         current: Current | None = None
         old_owner = None
         if row is not None:
             if not spec.tenant_wide and not self.actor.sees(row.scope_rep_id):
-                return Outcome("rejected", error={"code": "not_found", "message": f"{spec.name} not found",
-                                                  "field": None}, entity=spec.name, id=m.id), None
-            current = Current(values=row_values(spec, row), meta=dict(row.field_meta or {}), version=row.version,
-                              deleted=row.deleted_at is not None)
+                return Outcome(
+                    "rejected",
+                    error={"code": "not_found", "message": f"{spec.name} not found", "field": None},
+                    entity=spec.name,
+                    id=m.id,
+                ), None
+            current = Current(
+                values=row_values(spec, row),
+                meta=dict(row.field_meta or {}),
+                version=row.version,
+                deleted=row.deleted_at is not None,
+            )
             old_owner = row.scope_rep_id
         decision = merge(spec, current, m, self.actor, now_iso=now_iso)
-        base = Outcome(decision.status, conflicts=decision.conflicts, error=decision.error, entity=spec.name, id=m.id)
+        base = Outcome(
+            decision.status, conflicts=decision.conflicts, error=decision.error, entity=spec.name, id=m.id
+        )
         if decision.status == "rejected" or decision.op == "none":
             if decision.op == "none" and row is not None:
                 base.version = row.version
@@ -222,14 +250,19 @@ class SyncWriter:
                     row.field_meta = meta
             return base, None
         candidate = {**(current.values if current else {}), **decision.changes, "id": m.id}
+        new_owner = old_owner
         if decision.op != "delete":
             refused = await self._check_references(spec, candidate, set(decision.changes))
             if refused is not None:
                 return Outcome("rejected", error=refused.error, entity=spec.name, id=m.id), None
             new_owner = self._owner_of(spec, candidate)
             if not spec.tenant_wide and not self.actor.sees(new_owner):
-                return Outcome("rejected", error={"code": "forbidden", "message": "outside your scope",
-                                                  "field": None}, entity=spec.name, id=m.id), None
+                return Outcome(
+                    "rejected",
+                    error={"code": "forbidden", "message": "outside your scope", "field": None},
+                    entity=spec.name,
+                    id=m.id,
+                ), None
         created = row is None
         if created:
             row = spec.model(id=m.id, tenant_id=self.tenant_id, version=0, field_meta={}, created_at=now)  # type: ignore[call-arg]
@@ -241,7 +274,7 @@ class SyncWriter:
                 setattr(row, name, value)
             if spec.name == "customer" and ({"lat", "lon"} & set(decision.changes) or created):
                 row.location = point_wkt(row.lat, row.lon)
-            row.scope_rep_id = self._owner_of(spec, {**candidate})
+            row.scope_rep_id = new_owner
         row.updated_at = now
         item = Pending(spec=spec, row=row, decision=decision, old_owner=old_owner, created=created)
         if decision.op != "delete":
@@ -253,7 +286,11 @@ class SyncWriter:
         return base, item
 
     async def _persist(
-        self, mutations: Sequence[Incoming], outcomes: list[Outcome], pending: list[tuple[int, Pending]], now: Any
+        self,
+        mutations: Sequence[Incoming],
+        outcomes: list[Outcome],
+        pending: list[tuple[int, Pending]],
+        now: Any,
     ) -> None:
         evictions: list[tuple[int, Pending]] = [
             (i, p) for i, p in pending if p.old_owner is not None and p.old_owner != p.row.scope_rep_id
@@ -269,11 +306,16 @@ class SyncWriter:
         next_version = first
         for _, item in evictions:
             self.session.add(
-                SyncEviction(tenant_id=self.tenant_id, version=next_version, entity=item.spec.name,
-                             entity_id=item.row.id, scope_rep_id=item.old_owner, created_at=now)
+                SyncEviction(
+                    tenant_id=self.tenant_id,
+                    version=next_version,
+                    entity=item.spec.name,
+                    entity_id=item.row.id,
+                    scope_rep_id=item.old_owner,
+                    created_at=now,
+                )
             )
             next_version += 1
-        server_hlc = None
         for index, item in pending:
             row = item.row
             row.version = next_version
@@ -282,7 +324,6 @@ class SyncWriter:
             for name in item.decision.stamped:
                 meta[name] = [hlc, next_version]
             for name in item.extra_stamped:
-                server_hlc = server_hlc or hlc
                 meta[name] = [hlc, next_version]
             row.field_meta = meta
             outcomes[index].version = next_version
@@ -298,24 +339,45 @@ class SyncWriter:
         rows: list[SyncConflict] = []
         for m, outcome in zip(mutations, outcomes, strict=True):
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
-            scope = row.scope_rep_id if row is not None and row.tenant_id == self.tenant_id else self.actor.user_id
+            scope = (
+                row.scope_rep_id
+                if row is not None and row.tenant_id == self.tenant_id
+                else self.actor.user_id
+            )
             for c in outcome.conflicts:
                 rows.append(
                     SyncConflict(
-                        tenant_id=self.tenant_id, user_id=self.actor.user_id, client_id=self.client_id,
-                        scope_rep_id=scope, seq=getattr(m, "seq", None), entity=outcome.entity or m.entity,
-                        entity_id=m.id, field=c["field"], outcome=c.get("code") or c["outcome"],
-                        client_value=_jsonable(m.fields.get(c["field"])), server_value=c.get("server_value"),
-                        client_hlc=m.hlc, server_hlc=c.get("server_hlc"),
+                        tenant_id=self.tenant_id,
+                        user_id=self.actor.user_id,
+                        client_id=self.client_id,
+                        scope_rep_id=scope,
+                        seq=getattr(m, "seq", None),
+                        entity=outcome.entity or m.entity,
+                        entity_id=m.id,
+                        field=c["field"],
+                        outcome=c.get("code") or c["outcome"],
+                        client_value=_jsonable(m.fields.get(c["field"])),
+                        server_value=c.get("server_value"),
+                        client_hlc=m.hlc,
+                        server_hlc=c.get("server_hlc"),
                     )
                 )
             if outcome.status == "rejected" and outcome.error and not outcome.conflicts:
                 rows.append(
                     SyncConflict(
-                        tenant_id=self.tenant_id, user_id=self.actor.user_id, client_id=self.client_id,
-                        scope_rep_id=scope, seq=getattr(m, "seq", None), entity=outcome.entity or m.entity,
-                        entity_id=m.id, field=outcome.error.get("field"), outcome=outcome.error["code"],
-                        client_value=None, server_value=None, client_hlc=m.hlc, server_hlc=None,
+                        tenant_id=self.tenant_id,
+                        user_id=self.actor.user_id,
+                        client_id=self.client_id,
+                        scope_rep_id=scope,
+                        seq=getattr(m, "seq", None),
+                        entity=outcome.entity or m.entity,
+                        entity_id=m.id,
+                        field=outcome.error.get("field"),
+                        outcome=outcome.error["code"],
+                        client_value=None,
+                        server_value=None,
+                        client_hlc=m.hlc,
+                        server_hlc=None,
                     )
                 )
         return rows

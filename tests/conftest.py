@@ -97,8 +97,12 @@ def settings(db_url: str, tmp_path: Path) -> Any:
     from api.settings import Settings
 
     return Settings(
-        env="test", var_dir=tmp_path, database_url=db_url, secret_key="test-secret-" + "x" * 40,
-        media_root=tmp_path / "media", run_worker=False,
+        env="test",
+        var_dir=tmp_path,
+        database_url=db_url,
+        secret_key="test-secret-" + "x" * 40,
+        media_root=tmp_path / "media",
+        run_worker=False,
     )
 
 

@@ -36,11 +36,21 @@ async def _tenant(session: Any, slug: str, tz: str) -> uuid.UUID:
     return t.id
 
 
-async def write_system(session: Any, tenant_id: uuid.UUID, entity: str, ident: uuid.UUID,
-                       fields: dict[str, Any]) -> None:
+async def write_system(
+    session: Any, tenant_id: uuid.UUID, entity: str, ident: uuid.UUID, fields: dict[str, Any]
+) -> None:
     writer = SyncWriter(session, tenant_id, Actor(user_id=None, role="system"))
     (outcome,) = await writer.apply(
-        [Incoming(entity=entity, id=ident, op="upsert", hlc=HybridClock().now(), base_version=None, fields=fields)]
+        [
+            Incoming(
+                entity=entity,
+                id=ident,
+                op="upsert",
+                hlc=HybridClock().now(),
+                base_version=None,
+                fields=fields,
+            )
+        ]
     )
     assert outcome.status in {"applied", "merged"}, outcome.error
 
@@ -52,8 +62,15 @@ async def build_world(factory: Any) -> World:
         w = World(tenant_a=a, tenant_b=b)
 
         async def user(key: str, tenant: uuid.UUID, role: str, team: uuid.UUID | None = None) -> uuid.UUID:
-            u = await create_user(s, tenant_id=tenant, email=f"{key}@test.example", name=key.title(), role=role,
-                                  password=PASSWORD, team_id=team)
+            u = await create_user(
+                s,
+                tenant_id=tenant,
+                email=f"{key}@test.example",
+                name=key.title(),
+                role=role,
+                password=PASSWORD,
+                team_id=team,
+            )
             w.users[key] = u.id
             return u.id
 
@@ -72,21 +89,37 @@ async def build_world(factory: Any) -> World:
         for i, rep in enumerate(["rep1", "rep1", "rep2", "rep3"]):
             cid = uuid7()
             w.customers[f"c{i}"] = cid
-            await write_system(s, a, "customer", cid, {
-                "name": f"Customer {i}", "lat": 31.2304 + 0.001 * (i + 1), "lon": 121.4737,
-                "assigned_rep_id": str(w.users[rep]), "address": f"{i} Nanjing Road",
-            })
+            await write_system(
+                s,
+                a,
+                "customer",
+                cid,
+                {
+                    "name": f"Customer {i}",
+                    "lat": 31.2304 + 0.001 * (i + 1),
+                    "lon": 121.4737,
+                    "assigned_rep_id": str(w.users[rep]),
+                    "address": f"{i} Nanjing Road",
+                },
+            )
         cid = uuid7()
         w.customers["b0"] = cid
-        await write_system(s, b, "customer", cid, {"name": "Beta shop", "lat": 51.5, "lon": -0.12,
-                                                    "assigned_rep_id": str(w.users["rep_b"])})
+        await write_system(
+            s,
+            b,
+            "customer",
+            cid,
+            {"name": "Beta shop", "lat": 51.5, "lon": -0.12, "assigned_rep_id": str(w.users["rep_b"])},
+        )
     return w
 
 
 async def login(client: Any, key: str, device: uuid.UUID | None = None) -> dict[str, Any]:
     device = device or uuid.uuid5(uuid.NAMESPACE_DNS, key)
-    r = await client.post("/v1/auth/token", json={"email": f"{key}@test.example", "password": PASSWORD,
-                                                  "device_id": str(device)})
+    r = await client.post(
+        "/v1/auth/token",
+        json={"email": f"{key}@test.example", "password": PASSWORD, "device_id": str(device)},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     body["device_id"] = str(device)

@@ -31,13 +31,26 @@ def user_admin_handlers() -> dict[str, Any]:
 
     @post("", operation_id="CreateUser", guards=[requires_admin])
     async def create_one(self: Any, session: AsyncSession, principal: Principal, data: UserCreate) -> UserOut:  # type: ignore[valid-type]
-        user = await create_user(session, tenant_id=principal.tenant_id, email=data.email, name=data.name,
-                                 role=data.role, password=data.password, team_id=data.team_id, phone=data.phone)
+        user = await create_user(
+            session,
+            tenant_id=principal.tenant_id,
+            email=data.email,
+            name=data.name,
+            role=data.role,
+            password=data.password,
+            team_id=data.team_id,
+            phone=data.phone,
+        )
         return entity_data(spec, user)  # type: ignore[return-value]
 
     @patch("/{item_id:uuid}", operation_id="UpdateUser")
-    async def update_one(self: Any,
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: UserUpdate
+    async def update_one(
+        self: Any,
+        request: Request,
+        session: AsyncSession,
+        principal: Principal,
+        item_id: uuid.UUID,
+        data: UserUpdate,
     ) -> UserOut:  # type: ignore[valid-type]
         svc = service(request, session, principal)
         row = await svc.get_row(spec, item_id)
@@ -60,7 +73,9 @@ def user_admin_handlers() -> dict[str, Any]:
         return entity_data(spec, row)  # type: ignore[return-value]
 
     @delete("/{item_id:uuid}", operation_id="DeleteUser", status_code=204, guards=[requires_admin])
-    async def delete_one(self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> None:
+    async def delete_one(
+        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+    ) -> None:
         svc = service(request, session, principal)
         await svc.get_row(spec, item_id)
         if item_id == principal.user_id:
@@ -72,7 +87,9 @@ def user_admin_handlers() -> dict[str, Any]:
 
 
 async def _team_out(session: AsyncSession, team: Team) -> TeamOut:
-    members = list(await session.scalars(select(User.id).where(User.team_id == team.id, User.deleted_at.is_(None))))
+    members = list(
+        await session.scalars(select(User.id).where(User.team_id == team.id, User.deleted_at.is_(None)))
+    )
     return TeamOut(id=team.id, name=team.name, manager_id=team.manager_id, member_ids=members)
 
 
@@ -108,11 +125,15 @@ class TeamController(Controller):
 
     @post("", operation_id="CreateTeam", guards=[requires_admin])
     async def create(self, session: AsyncSession, principal: Principal, data: TeamCreate) -> TeamOut:
-        team = await create_team(session, tenant_id=principal.tenant_id, name=data.name, manager_id=data.manager_id)
+        team = await create_team(
+            session, tenant_id=principal.tenant_id, name=data.name, manager_id=data.manager_id
+        )
         return await _team_out(session, team)
 
     @patch("/{team_id:uuid}", operation_id="UpdateTeam", guards=[requires_admin])
-    async def update(self, session: AsyncSession, principal: Principal, team_id: uuid.UUID, data: TeamUpdate) -> TeamOut:
+    async def update(
+        self, session: AsyncSession, principal: Principal, team_id: uuid.UUID, data: TeamUpdate
+    ) -> TeamOut:
         team = await self._get(session, principal, team_id)
         if data.name is not msgspec.UNSET:
             team.name = data.name

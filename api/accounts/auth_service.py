@@ -34,8 +34,12 @@ class AuthService:
         now = utcnow()
         if device is None:
             device = Device(
-                tenant_id=user.tenant_id, user_id=user.id, device_id=data.device_id,
-                name=data.device_name, platform=data.platform, last_seen_at=now,
+                tenant_id=user.tenant_id,
+                user_id=user.id,
+                device_id=data.device_id,
+                name=data.device_name,
+                platform=data.platform,
+                last_seen_at=now,
             )
             self.session.add(device)
             await self.session.flush()
@@ -43,7 +47,9 @@ class AuthService:
             device.last_seen_at = now
             device.name = data.device_name or device.name
             device.platform = data.platform or device.platform
-        return await self._issue(user.id, user.tenant_id, user.role, user.name, device, family_id=uuid.uuid4())
+        return await self._issue(
+            user.id, user.tenant_id, user.role, user.name, device, family_id=uuid.uuid4()
+        )
 
     async def refresh(self, data: RefreshRequest) -> TokenPair:
         now = utcnow()
@@ -63,7 +69,9 @@ class AuthService:
             raise Unauthenticated("Account disabled", code="invalid_refresh_token")
         row.used_at = now
         device.last_seen_at = now
-        return await self._issue(user.id, user.tenant_id, user.role, user.name, device, family_id=row.family_id)
+        return await self._issue(
+            user.id, user.tenant_id, user.role, user.name, device, family_id=row.family_id
+        )
 
     async def logout(self, principal: Principal) -> None:
         device = await self.repo.device(principal.user_id, principal.device_id)
@@ -74,23 +82,40 @@ class AuthService:
         await self.repo.revoke_device_tokens(device.id, now)
 
     async def _issue(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, name: str, device: Device, *, family_id: uuid.UUID
+        self,
+        user_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        role: str,
+        name: str,
+        device: Device,
+        *,
+        family_id: uuid.UUID,
     ) -> TokenPair:
         refresh, refresh_hash = new_refresh_token()
         now = utcnow()
         self.session.add(
             RefreshTokenRow(
-                tenant_id=tenant_id, user_id=user_id, device_pk=device.id, family_id=family_id,
-                token_hash=refresh_hash, issued_at=now,
+                tenant_id=tenant_id,
+                user_id=user_id,
+                device_pk=device.id,
+                family_id=family_id,
+                token_hash=refresh_hash,
+                issued_at=now,
                 expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_s),
             )
         )
         access = issue_access_token(
-            user_id=user_id, tenant_id=tenant_id, role=role, device_id=device.device_id,
-            ttl_s=self.settings.access_token_ttl_s, secret=self.settings.secret_key,
+            user_id=user_id,
+            tenant_id=tenant_id,
+            role=role,
+            device_id=device.device_id,
+            ttl_s=self.settings.access_token_ttl_s,
+            secret=self.settings.secret_key,
             algorithm=self.settings.jwt_algorithm,
         )
         return TokenPair(
-            access_token=access, refresh_token=refresh, expires_in=self.settings.access_token_ttl_s,
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=self.settings.access_token_ttl_s,
             user=TokenUser(id=user_id, tenant_id=tenant_id, role=role, name=name),
         )

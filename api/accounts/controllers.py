@@ -30,7 +30,12 @@ class AuthController(Controller):
     async def refresh(self, state: State, session: AsyncSession, data: RefreshRequest) -> TokenPair:
         return await AuthService(session, state["settings"]).refresh(data)
 
-    @post("/logout", operation_id="Logout", status_code=204, dependencies={"principal": Provide(provide_principal)})
+    @post(
+        "/logout",
+        operation_id="Logout",
+        status_code=204,
+        dependencies={"principal": Provide(provide_principal)},
+    )
     async def logout(self, state: State, session: AsyncSession, principal: Principal) -> None:
         await AuthService(session, state["settings"]).logout(principal)
 
@@ -46,5 +51,13 @@ class MeController(Controller):
         tenant = await session.get(Tenant, principal.tenant_id)
         if user is None or tenant is None:
             raise NotFound("user not found")
-        return MeOut(id=user.id, tenant_id=user.tenant_id, email=user.email, name=user.name, role=user.role,
-                     team_id=user.team_id, device_id=principal.device_id, timezone=tenant.timezone)
+        return MeOut(
+            id=user.id,
+            tenant_id=user.tenant_id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            team_id=user.team_id,
+            device_id=principal.device_id,
+            timezone=tenant.timezone,
+        )

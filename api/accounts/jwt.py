@@ -25,7 +25,9 @@ PUBLIC_PATHS = [
 ]
 
 
-async def principal_from_token(token: AccessToken, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+async def principal_from_token(
+    token: AccessToken, connection: ASGIConnection[Any, Any, Any, Any]
+) -> Principal | None:
     """Load the caller: active user of the token's tenant, on a device not signed out since issue."""
     try:
         user_id = uuid.UUID(token.sub)
@@ -52,8 +54,13 @@ async def principal_from_token(token: AccessToken, connection: ASGIConnection[An
         else:
             scope = frozenset({user.id})
         return Principal(
-            user_id=user.id, tenant_id=user.tenant_id, role=user.role, device_id=device_id, name=user.name,
-            team_id=user.team_id, rep_scope=scope,
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            role=user.role,
+            device_id=device_id,
+            name=user.name,
+            team_id=user.team_id,
+            rep_scope=scope,
         )
 
 

@@ -25,7 +25,13 @@ class AccessToken(Token):
 
 
 def issue_access_token(
-    *, user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, device_id: uuid.UUID, ttl_s: int, secret: str,
+    *,
+    user_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    role: str,
+    device_id: uuid.UUID,
+    ttl_s: int,
+    secret: str,
     algorithm: str,
 ) -> str:
     now = utcnow()

@@ -17,8 +17,16 @@ from sync.clock_repository import allocate_versions
 
 
 async def create_user(
-    session: AsyncSession, *, tenant_id: uuid.UUID, email: str, name: str, role: str, password: str,
-    team_id: uuid.UUID | None = None, phone: str | None = None, user_id: uuid.UUID | None = None,
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    team_id: uuid.UUID | None = None,
+    phone: str | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> User:
     email = email.strip().lower()
     if role not in {"rep", "manager", "admin"}:
@@ -33,9 +41,20 @@ async def create_user(
     ident = user_id or uuid7()
     now = utcnow()
     user = User(
-        id=ident, tenant_id=tenant_id, email=email, name=name, role=role, team_id=team_id, phone=phone,
-        password_hash=hash_password(password), is_active=True, version=version, field_meta={},
-        scope_rep_id=ident, created_at=now, updated_at=now,
+        id=ident,
+        tenant_id=tenant_id,
+        email=email,
+        name=name,
+        role=role,
+        team_id=team_id,
+        phone=phone,
+        password_hash=hash_password(password),
+        is_active=True,
+        version=version,
+        field_meta={},
+        scope_rep_id=ident,
+        created_at=now,
+        updated_at=now,
     )
     session.add(user)
     await session.flush()

@@ -25,11 +25,14 @@ def parse_near(value: str) -> tuple[float, float]:
         lat_s, lon_s = value.split(",")
         lat, lon = float(lat_s), float(lon_s)
     except ValueError as exc:
-        raise ValidationFailed("near must be 'lat,lon'", errors=[field_error("near", "invalid", "expected lat,lon")]) \
-            from exc
+        raise ValidationFailed(
+            "near must be 'lat,lon'", errors=[field_error("near", "invalid", "expected lat,lon")]
+        ) from exc
     if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -180 <= lon <= 180:
-        raise ValidationFailed("near is out of range",
-                               errors=[field_error("near", "out_of_range", "lat in [-90, 90], lon in [-180, 180]")])
+        raise ValidationFailed(
+            "near is out of range",
+            errors=[field_error("near", "out_of_range", "lat in [-90, 90], lon in [-180, 180]")],
+        )
     return lat, lon
 
 
@@ -45,8 +48,8 @@ def _index_filter(dialect: str, box: tuple[float, float, float, float]) -> Colum
         return Customer.location.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))  # type: ignore[no-any-return]
     return literal_column("customers.ROWID").in_(
         text(
-            "SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'customers' AND f_geometry_column = 'location' "
-            "AND search_frame = BuildMbr(:minx, :miny, :maxx, :maxy, 4326)"
+            "SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'customers' "
+            "AND f_geometry_column = 'location' AND search_frame = BuildMbr(:minx, :miny, :maxx, :maxy, 4326)"
         ).bindparams(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
     )
 
@@ -59,8 +62,15 @@ def _distance(dialect: str, lat: float, lon: float) -> Any:
 
 
 async def near_customers(
-    svc: Any, spec: EntitySpec, filters: list[ColumnElement[bool]], *, lat: float, lon: float,
-    within_m: float | None, limit: int, offset: int,
+    svc: Any,
+    spec: EntitySpec,
+    filters: list[ColumnElement[bool]],
+    *,
+    lat: float,
+    lon: float,
+    within_m: float | None,
+    limit: int,
+    offset: int,
 ) -> dict[str, Any]:
     session = svc.session
     dialect = session.bind.dialect.name
@@ -76,8 +86,11 @@ async def near_customers(
             continue
         rows = (
             await session.execute(
-                select(Customer, distance).where(*cond, _distance(dialect, lat, lon) <= radius)
-                .order_by(distance, Customer.id).limit(limit).offset(offset)
+                select(Customer, distance)
+                .where(*cond, _distance(dialect, lat, lon) <= radius)
+                .order_by(distance, Customer.id)
+                .limit(limit)
+                .offset(offset)
             )
         ).all()
         items = []

@@ -49,7 +49,9 @@ def _attach_sqlite_listeners(sync_engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False
+) -> AsyncEngine:
     """Create the async engine for ``url`` with the listeners the engine needs."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite_url(url):

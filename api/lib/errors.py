@@ -11,8 +11,7 @@ import logging
 from typing import Any
 
 import msgspec
-
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -149,19 +148,32 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
     """The one place where exceptions become HTTP responses."""
     if isinstance(exc, DomainError):
         return problem_response(
-            exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            extra=exc.extra,
+            headers=exc.headers,
         )
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
         detail = str(exc.detail)
         if "malformed" in detail.lower() or ("json" in detail.lower() and not errors):
-            return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON")
+            return problem_response(
+                400, "malformed_json", "Malformed JSON", "The request body is not valid JSON"
+            )
         return problem_response(422, "validation_failed", "Validation failed", _clean(detail), errors=errors)
     decode_error = _decode_cause(exc)
     if decode_error is not None:
         if isinstance(decode_error, msgspec.ValidationError):
-            return problem_response(422, "validation_failed", "Validation failed", _clean(str(decode_error)),
-                                    errors=[field_error(None, "invalid", _clean(str(decode_error)))])
+            return problem_response(
+                422,
+                "validation_failed",
+                "Validation failed",
+                _clean(str(decode_error)),
+                errors=[field_error(None, "invalid", _clean(str(decode_error)))],
+            )
         return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON")
     if isinstance(exc, HTTPException):
         status = exc.status_code
@@ -173,7 +185,10 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         return problem_response(status, code, title, detail, headers=headers or None)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
-        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Internal server error", "An unexpected error occurred"
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Internal server error",
+        "An unexpected error occurred",
     )
 
 
@@ -192,6 +207,3 @@ def _clean(detail: str) -> str:
     """Keep details short and free of internals."""
     return detail.splitlines()[0][:300] if detail else detail
 
-
-EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {Exception: exception_to_problem}
-MEDIA_TYPE_PROBLEM = MediaType.JSON

@@ -12,7 +12,9 @@ Lat = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0, description="WGS84 latitu
 Lon = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0, description="WGS84 longitude, degrees")]
 Metres = Annotated[float, msgspec.Meta(ge=0.0, le=1_000_000.0)]
 Radius = Annotated[float, msgspec.Meta(gt=0.0, le=50_000.0, description="geofence radius, metres")]
-UtcTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 UTC, e.g. 2026-03-05T08:15:00.123Z")]
+UtcTime = Annotated[
+    datetime, msgspec.Meta(tz=True, description="RFC 3339 UTC, e.g. 2026-03-05T08:15:00.123Z")
+]
 IsoDate = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="calendar date YYYY-MM-DD")]
 Money = Annotated[
     str, msgspec.Meta(pattern=r"^-?\d{1,12}(\.\d{1,4})?$", description='decimal string, e.g. "12.50"')
@@ -26,8 +28,18 @@ VisitStatus = Literal["planned", "in_progress", "completed", "cancelled"]
 ExpenseStatus = Literal["draft", "processing", "needs_review", "submitted", "approved", "rejected"]
 ReviewStatus = Literal["pending", "approved", "rejected"]
 ActionKind = Literal[
-    "order_intent", "sample_drop", "competitor_report", "display_check", "price_check", "stock_check",
-    "payment_collection", "complaint", "training", "survey", "contract", "delivery",
+    "order_intent",
+    "sample_drop",
+    "competitor_report",
+    "display_check",
+    "price_check",
+    "stock_check",
+    "payment_collection",
+    "complaint",
+    "training",
+    "survey",
+    "contract",
+    "delivery",
 ]
 ACTION_KINDS: tuple[str, ...] = ActionKind.__args__  # type: ignore[attr-defined]
 

@@ -27,8 +27,14 @@ class ReviewRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     comment: str | None = msgspec.field(default=None)
 
 
-async def _review(request: Request[Any, Any, Any], session: AsyncSession, principal: Principal, name: str,
-                  item_id: uuid.UUID, data: ReviewRequest) -> dict[str, Any]:
+async def _review(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    item_id: uuid.UUID,
+    data: ReviewRequest,
+) -> dict[str, Any]:
     if principal.role not in {"manager", "admin"}:
         raise Forbidden("Only the rep's manager or an admin can review")
     svc = service(request, session, principal)
@@ -41,52 +47,85 @@ async def _review(request: Request[Any, Any, Any], session: AsyncSession, princi
     return entity_data(spec, outcome.row or row)
 
 
+#: Status a visit moves to when a fix is recorded, from the statuses that allow it.
+_FIX_MOVES_STATUS = {
+    "check_in": ({"planned"}, "in_progress"),
+    "check_out": ({"planned", "in_progress"}, "completed"),
+}
+
+
+async def _record_fix(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    principal: Principal,
+    item_id: uuid.UUID,
+    field: str,
+    data: Fix,
+) -> dict[str, Any]:
+    """Record a check-in or check-out fix online, moving the visit's status forward."""
+    svc = service(request, session, principal)
+    spec = ENTITIES["visit"]
+    row = await svc.get_row(spec, item_id)
+    fields: dict[str, Any] = {field: msgspec.to_builtins(data)}
+    from_statuses, to_status = _FIX_MOVES_STATUS[field]
+    if row.status in from_statuses:
+        fields["status"] = to_status
+    outcome = await svc.write(spec, item_id, fields)
+    return entity_data(spec, outcome.row or row)
+
+
 def visit_actions() -> dict[str, Any]:
     @post("/{item_id:uuid}/review", operation_id="ReviewVisit", status_code=200)
-    async def review_visit(self: Any,
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: ReviewRequest
+    async def review_visit(
+        self: Any,
+        request: Request,
+        session: AsyncSession,
+        principal: Principal,
+        item_id: uuid.UUID,
+        data: ReviewRequest,
     ) -> VisitOut:  # type: ignore[valid-type]
         return await _review(request, session, principal, "visit", item_id, data)  # type: ignore[return-value]
 
     @post("/{item_id:uuid}/check-in", operation_id="CheckInVisit", status_code=200)
-    async def check_in(self: Any,
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: Fix
+    async def check_in(
+        self: Any,
+        request: Request,
+        session: AsyncSession,
+        principal: Principal,
+        item_id: uuid.UUID,
+        data: Fix,
     ) -> VisitOut:  # type: ignore[valid-type]
-        svc = service(request, session, principal)
-        spec = ENTITIES["visit"]
-        row = await svc.get_row(spec, item_id)
-        fields: dict[str, Any] = {"check_in": msgspec.to_builtins(data)}
-        if row.status == "planned":
-            fields["status"] = "in_progress"
-        outcome = await svc.write(spec, item_id, fields)
-        return entity_data(spec, outcome.row or row)  # type: ignore[return-value]
+        return await _record_fix(request, session, principal, item_id, "check_in", data)  # type: ignore[return-value]
 
     @post("/{item_id:uuid}/check-out", operation_id="CheckOutVisit", status_code=200)
-    async def check_out(self: Any,
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: Fix
+    async def check_out(
+        self: Any,
+        request: Request,
+        session: AsyncSession,
+        principal: Principal,
+        item_id: uuid.UUID,
+        data: Fix,
     ) -> VisitOut:  # type: ignore[valid-type]
-        svc = service(request, session, principal)
-        spec = ENTITIES["visit"]
-        row = await svc.get_row(spec, item_id)
-        fields: dict[str, Any] = {"check_out": msgspec.to_builtins(data)}
-        if row.status in {"planned", "in_progress"}:
-            fields["status"] = "completed"
-        outcome = await svc.write(spec, item_id, fields)
-        return entity_data(spec, outcome.row or row)  # type: ignore[return-value]
+        return await _record_fix(request, session, principal, item_id, "check_out", data)  # type: ignore[return-value]
 
     return {"review_visit": review_visit, "check_in": check_in, "check_out": check_out}
 
 
 def expense_actions() -> dict[str, Any]:
     @post("/{item_id:uuid}/review", operation_id="ReviewExpense", status_code=200)
-    async def review_expense(self: Any,
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: ReviewRequest
+    async def review_expense(
+        self: Any,
+        request: Request,
+        session: AsyncSession,
+        principal: Principal,
+        item_id: uuid.UUID,
+        data: ReviewRequest,
     ) -> ExpenseOut:  # type: ignore[valid-type]
         return await _review(request, session, principal, "expense", item_id, data)  # type: ignore[return-value]
 
     @post("/{item_id:uuid}/submit", operation_id="SubmitExpense", status_code=200)
-    async def submit_expense(self: Any,
-        request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+    async def submit_expense(
+        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
     ) -> ExpenseOut:  # type: ignore[valid-type]
         svc = service(request, session, principal)
         spec = ENTITIES["expense"]

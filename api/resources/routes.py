@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -48,40 +47,63 @@ def _deps() -> dict[str, Provide]:
 
 def _crud_handlers(name: str, plural_tag: str, *, writable: bool = True) -> dict[str, Any]:
     spec = ENTITIES[name]
-    Out = out_struct(name)
-    Create = create_struct(name)
-    Update = update_struct(name)
+    out_type = out_struct(name)
+    create_type = create_struct(name)
+    update_type = update_struct(name)
     handlers: dict[str, Any] = {}
 
-    async def get_one(self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Out:  # type: ignore[valid-type]
+    async def get_one(
+        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+    ) -> out_type:  # type: ignore[valid-type]
         return await service(request, session, principal).get(spec, item_id)  # type: ignore[return-value]
 
-    handlers["get_one"] = get("/{item_id:uuid}", operation_id=f"Get{Out.__name__}", tags=[plural_tag])(get_one)
+    handlers["get_one"] = get("/{item_id:uuid}", operation_id=f"Get{out_type.__name__}", tags=[plural_tag])(
+        get_one
+    )
     if not writable:
         return handlers
 
-    async def create_one(self: Any, request: Request, session: AsyncSession, principal: Principal, data: Create) -> Out:  # type: ignore[valid-type]
+    async def create_one(
+        self: Any, request: Request, session: AsyncSession, principal: Principal, data: create_type
+    ) -> out_type:  # type: ignore[valid-type]
         return await service(request, session, principal).create(spec, given(data))  # type: ignore[return-value]
 
     async def update_one(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID, data: Update  # type: ignore[valid-type]
-    ) -> Out:  # type: ignore[valid-type]
+        self: Any,
+        request: Request,
+        session: AsyncSession,
+        principal: Principal,
+        item_id: uuid.UUID,
+        data: update_type,  # type: ignore[valid-type]
+    ) -> out_type:  # type: ignore[valid-type]
         return await service(request, session, principal).update(spec, item_id, given(data))  # type: ignore[return-value]
 
-    async def delete_one(self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> None:
+    async def delete_one(
+        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+    ) -> None:
         await service(request, session, principal).delete(spec, item_id)
 
-    handlers["create_one"] = post("", operation_id=f"Create{Out.__name__}", tags=[plural_tag])(create_one)
-    handlers["update_one"] = patch("/{item_id:uuid}", operation_id=f"Update{Out.__name__}", tags=[plural_tag])(
-        update_one
+    handlers["create_one"] = post("", operation_id=f"create_type{out_type.__name__}", tags=[plural_tag])(
+        create_one
     )
-    handlers["delete_one"] = delete("/{item_id:uuid}", operation_id=f"Delete{Out.__name__}", tags=[plural_tag],
-                                    status_code=204)(delete_one)
+    handlers["update_one"] = patch(
+        "/{item_id:uuid}", operation_id=f"update_type{out_type.__name__}", tags=[plural_tag]
+    )(update_one)
+    handlers["delete_one"] = delete(
+        "/{item_id:uuid}", operation_id=f"Delete{out_type.__name__}", tags=[plural_tag], status_code=204
+    )(delete_one)
     return handlers
 
 
-def _controller(name: str, path: str, tag: str, list_handler: Callable[..., Any], *, writable: bool = True,
-                extra: dict[str, Any] | None = None) -> type[Controller]:
+def _controller(
+    name: str,
+    path: str,
+    tag: str,
+    list_handler: Callable[..., Any],
+    *,
+    writable: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> type[Controller]:
     attrs: dict[str, Any] = {"path": path, "tags": [tag], "dependencies": _deps(), "list_items": list_handler}
     attrs.update(_crud_handlers(name, tag, writable=writable))
     attrs.update(extra or {})
@@ -94,8 +116,10 @@ def _day_bounds(value: str | None, field: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationFailed(f"{field} must be an RFC 3339 time", errors=[
-            {"field": field, "code": "invalid", "message": "expected RFC 3339"}]) from exc
+        raise ValidationFailed(
+            f"{field} must be an RFC 3339 time",
+            errors=[{"field": field, "code": "invalid", "message": "expected RFC 3339"}],
+        ) from exc
 
 
 # ------------------------------------------------------------------ list handlers
@@ -103,9 +127,15 @@ CustomerPage = page_struct("customer")
 
 
 @get("", operation_id="ListCustomers")
-async def list_customers(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-    assigned_rep_id: uuid.UUID | None = None, q: Annotated[str | None, Parameter(max_length=200)] = None,
+async def list_customers(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    assigned_rep_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Parameter(max_length=200)] = None,
     is_prospect: bool | None = None,
     near: Annotated[str | None, Parameter(description="lat,lon: nearest first")] = None,
     within_m: Annotated[float | None, Parameter(gt=0, le=200_000)] = None,
@@ -121,8 +151,9 @@ async def list_customers(self: Any,
         filters.append(Customer.is_prospect.is_(is_prospect))
     if near is not None:
         lat, lon = parse_near(near)
-        return await near_customers(svc, spec, filters, lat=lat, lon=lon, within_m=within_m, limit=limit,
-                                    offset=offset)  # type: ignore[return-value]
+        return await near_customers(
+            svc, spec, filters, lat=lat, lon=lon, within_m=within_m, limit=limit, offset=offset
+        )  # type: ignore[return-value]
     return await svc.list(spec, filters, limit=limit, offset=offset, order_by=[Customer.name, Customer.id])  # type: ignore[return-value]
 
 
@@ -130,9 +161,16 @@ RoutePlanPage = page_struct("route_plan")
 
 
 @get("", operation_id="ListRoutePlans")
-async def list_route_plans(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-    rep_id: uuid.UUID | None = None, date_from: date | None = None, date_to: date | None = None,
+async def list_route_plans(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    rep_id: uuid.UUID | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> RoutePlanPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if rep_id is not None:
@@ -142,18 +180,26 @@ async def list_route_plans(self: Any,
     if date_to is not None:
         filters.append(RoutePlan.date <= date_to)
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["route_plan"], filters, limit=limit, offset=offset, order_by=[RoutePlan.date, RoutePlan.id])
+        ENTITIES["route_plan"], filters, limit=limit, offset=offset, order_by=[RoutePlan.date, RoutePlan.id]
+    )
 
 
 VisitPage = page_struct("visit")
 
 
 @get("", operation_id="ListVisits")
-async def list_visits(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-    rep_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None,
+async def list_visits(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    rep_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
     status: Annotated[str | None, Parameter(max_length=16)] = None,
-    planned_from: str | None = None, planned_to: str | None = None,
+    planned_from: str | None = None,
+    planned_to: str | None = None,
 ) -> VisitPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if rep_id is not None:
@@ -167,16 +213,23 @@ async def list_visits(self: Any,
     if (end := _day_bounds(planned_to, "planned_to")) is not None:
         filters.append(Visit.planned_at < end)
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["visit"], filters, limit=limit, offset=offset, order_by=[Visit.planned_at, Visit.id])
+        ENTITIES["visit"], filters, limit=limit, offset=offset, order_by=[Visit.planned_at, Visit.id]
+    )
 
 
 VisitActionPage = page_struct("visit_action")
 
 
 @get("", operation_id="ListVisitActions")
-async def list_visit_actions(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-    visit_id: uuid.UUID | None = None, kind: Annotated[str | None, Parameter(max_length=32)] = None,
+async def list_visit_actions(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    visit_id: uuid.UUID | None = None,
+    kind: Annotated[str | None, Parameter(max_length=32)] = None,
 ) -> VisitActionPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if visit_id is not None:
@@ -184,16 +237,23 @@ async def list_visit_actions(self: Any,
     if kind is not None:
         filters.append(VisitAction.kind == kind)
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["visit_action"], filters, limit=limit, offset=offset)
+        ENTITIES["visit_action"], filters, limit=limit, offset=offset
+    )
 
 
 ExpensePage = page_struct("expense")
 
 
 @get("", operation_id="ListExpenses")
-async def list_expenses(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-    rep_id: uuid.UUID | None = None, visit_id: uuid.UUID | None = None,
+async def list_expenses(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    rep_id: uuid.UUID | None = None,
+    visit_id: uuid.UUID | None = None,
     status: Annotated[str | None, Parameter(max_length=16)] = None,
 ) -> ExpensePage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
@@ -204,53 +264,78 @@ async def list_expenses(self: Any,
     if status is not None:
         filters.append(Expense.status == status)
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["expense"], filters, limit=limit, offset=offset)
+        ENTITIES["expense"], filters, limit=limit, offset=offset
+    )
 
 
 PhotoPage = page_struct("photo")
 
 
 @get("", operation_id="ListPhotos")
-async def list_photos(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
+async def list_photos(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
     visit_id: uuid.UUID | None = None,
 ) -> PhotoPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = [Photo.visit_id == visit_id] if visit_id is not None else []
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["photo"], filters, limit=limit, offset=offset)
+        ENTITIES["photo"], filters, limit=limit, offset=offset
+    )
 
 
 ExpenseCategoryPage = page_struct("expense_category")
 
 
 @get("", operation_id="ListExpenseCategories")
-async def list_expense_categories(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 100, offset: Offset = 0,
+async def list_expense_categories(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> ExpenseCategoryPage:  # type: ignore[valid-type]
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["expense_category"], [], limit=limit, offset=offset)
+        ENTITIES["expense_category"], [], limit=limit, offset=offset
+    )
 
 
 ProductPage = page_struct("product")
 
 
 @get("", operation_id="ListProducts")
-async def list_products(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 100, offset: Offset = 0,
+async def list_products(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 100,
+    offset: Offset = 0,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> ProductPage:  # type: ignore[valid-type]
     filters = [func.lower(Product.name).contains(q.lower())] if q else []
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["product"], filters, limit=limit, offset=offset, order_by=[Product.sku])
+        ENTITIES["product"], filters, limit=limit, offset=offset, order_by=[Product.sku]
+    )
 
 
 UserPage = page_struct("user")
 
 
 @get("", operation_id="ListUsers")
-async def list_users(self: Any,
-    request: Request, session: AsyncSession, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-    role: Annotated[str | None, Parameter(max_length=16)] = None, team_id: uuid.UUID | None = None,
+async def list_users(
+    self: Any,
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    role: Annotated[str | None, Parameter(max_length=16)] = None,
+    team_id: uuid.UUID | None = None,
 ) -> UserPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if role is not None:
@@ -258,7 +343,8 @@ async def list_users(self: Any,
     if team_id is not None:
         filters.append(User.team_id == team_id)
     return await service(request, session, principal).list(  # type: ignore[return-value]
-        ENTITIES["user"], filters, limit=limit, offset=offset, order_by=[User.email])
+        ENTITIES["user"], filters, limit=limit, offset=offset, order_by=[User.email]
+    )
 
 
 def resource_controllers() -> list[type[Controller]]:
@@ -277,5 +363,3 @@ def resource_controllers() -> list[type[Controller]]:
         _controller("user", "/v1/users", "users", list_users, writable=False, extra=user_admin_handlers()),
     ]
 
-
-__all__ = ["msgspec", "resource_controllers"]

@@ -15,8 +15,14 @@ import msgspec
 from sync.entities import ENTITIES, EntitySpec
 
 _CAMEL = {
-    "customer": "Customer", "route_plan": "RoutePlan", "visit": "Visit", "visit_action": "VisitAction",
-    "expense": "Expense", "photo": "Photo", "user": "User", "expense_category": "ExpenseCategory",
+    "customer": "Customer",
+    "route_plan": "RoutePlan",
+    "visit": "Visit",
+    "visit_action": "VisitAction",
+    "expense": "Expense",
+    "photo": "Photo",
+    "user": "User",
+    "expense_category": "ExpenseCategory",
     "product": "Product",
 }
 
@@ -47,14 +53,17 @@ def create_struct(name: str) -> type[msgspec.Struct]:
 @cache
 def update_struct(name: str) -> type[msgspec.Struct]:
     spec = ENTITIES[name]
-    fields = [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in _client_fields(spec) if not f.immutable]
+    fields = [
+        (f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in _client_fields(spec) if not f.immutable
+    ]
     return msgspec.defstruct(f"{_CAMEL[name]}Update", fields, kw_only=True, forbid_unknown_fields=True)
 
 
 @cache
 def page_struct(name: str) -> type[msgspec.Struct]:
     return msgspec.defstruct(
-        f"{_CAMEL[name]}Page", [("items", list[out_struct(name)]), ("limit", int), ("offset", int), ("total", int)],
+        f"{_CAMEL[name]}Page",
+        [("items", list[out_struct(name)]), ("limit", int), ("offset", int), ("total", int)],
         kw_only=True,
     )
 

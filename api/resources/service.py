@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.accounts.principal import Principal
 from api.lib.errors import Conflict, DomainError, Forbidden, Gone, NotFound, ValidationFailed, field_error
 from api.lib.ids import uuid7
-from sync.entities import ENTITIES, Actor, EntitySpec
+from sync.entities import Actor, EntitySpec
 from sync.hlc import HybridClock
 from sync.policy import Incoming
 from sync.scope import scope_filter
@@ -48,14 +48,21 @@ def outcome_error(outcome: Outcome) -> DomainError | None:
         field = first["field"]
         message = f"{field} cannot be changed ({code})"
     cls = _ERRORS.get(code, Conflict)
-    errors = [field_error(c["field"], c.get("code") or c["outcome"], f"{c['field']}: {c.get('code') or c['outcome']}")
-              for c in refused] or ([field_error(field, code, message)] if field else None)
+    errors = [
+        field_error(
+            c["field"], c.get("code") or c["outcome"], f"{c['field']}: {c.get('code') or c['outcome']}"
+        )
+        for c in refused
+    ] or ([field_error(field, code, message)] if field else None)
     return cls(message, code=code, errors=errors)
 
 
 class ResourceService:
     def __init__(
-        self, session: AsyncSession, principal: Principal, clock: HybridClock,
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        clock: HybridClock,
         after_merge: Sequence[AfterMerge] = (),
     ) -> None:
         self.session = session
@@ -64,15 +71,25 @@ class ResourceService:
         self.after_merge = after_merge
 
     def actor(self) -> Actor:
-        return Actor(user_id=self.principal.user_id, role=self.principal.role, rep_scope=self.principal.rep_scope)
+        return Actor(
+            user_id=self.principal.user_id, role=self.principal.role, rep_scope=self.principal.rep_scope
+        )
 
     def _base(self, spec: EntitySpec) -> list[ColumnElement[bool]]:
         model: Any = spec.model
-        return [model.tenant_id == self.principal.tenant_id, model.deleted_at.is_(None),
-                scope_filter(spec, self.principal.rep_scope)]
+        return [
+            model.tenant_id == self.principal.tenant_id,
+            model.deleted_at.is_(None),
+            scope_filter(spec, self.principal.rep_scope),
+        ]
 
     async def list(
-        self, spec: EntitySpec, filters: list[ColumnElement[bool]], *, limit: int, offset: int,
+        self,
+        spec: EntitySpec,
+        filters: list[ColumnElement[bool]],
+        *,
+        limit: int,
+        offset: int,
         order_by: Sequence[Any] | None = None,
     ) -> dict[str, Any]:
         model: Any = spec.model
@@ -80,8 +97,12 @@ class ResourceService:
         total = await self.session.scalar(select(func.count()).select_from(model).where(*cond))
         stmt = select(model).where(*cond).order_by(*(order_by or [model.created_at, model.id]))
         rows = (await self.session.scalars(stmt.limit(limit).offset(offset))).all()
-        return {"items": [entity_data(spec, r) for r in rows], "limit": limit, "offset": offset,
-                "total": int(total or 0)}
+        return {
+            "items": [entity_data(spec, r) for r in rows],
+            "limit": limit,
+            "offset": offset,
+            "total": int(total or 0),
+        }
 
     async def get_row(self, spec: EntitySpec, ident: uuid.UUID) -> Any:
         model: Any = spec.model
@@ -94,13 +115,25 @@ class ResourceService:
         return entity_data(spec, await self.get_row(spec, ident))
 
     async def write(
-        self, spec: EntitySpec, ident: uuid.UUID, fields: dict[str, Any], *, op: str = "upsert",
-        base_version: int | None = None, actor: Actor | None = None,
+        self,
+        spec: EntitySpec,
+        ident: uuid.UUID,
+        fields: dict[str, Any],
+        *,
+        op: str = "upsert",
+        base_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Outcome:
-        writer = SyncWriter(self.session, self.principal.tenant_id, actor or self.actor(),
-                            after_merge=self.after_merge, lock_rows=True)
-        incoming = Incoming(entity=spec.name, id=ident, op=op, hlc=self.clock.now(), base_version=base_version,
-                            fields=fields)
+        writer = SyncWriter(
+            self.session,
+            self.principal.tenant_id,
+            actor or self.actor(),
+            after_merge=self.after_merge,
+            lock_rows=True,
+        )
+        incoming = Incoming(
+            entity=spec.name, id=ident, op=op, hlc=self.clock.now(), base_version=base_version, fields=fields
+        )
         (outcome,) = await writer.apply([incoming])
         if (error := outcome_error(outcome)) is not None:
             raise error
@@ -125,5 +158,3 @@ class ResourceService:
         await self.get_row(spec, ident)
         await self.write(spec, ident, {}, op="delete")
 
-
-__all__ = ["ENTITIES", "ResourceService", "outcome_error"]

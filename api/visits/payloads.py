@@ -134,7 +134,10 @@ assert set(PAYLOAD_TYPES) == set(ACTION_KINDS)
 
 
 def validate_payload(kind: str, payload: Any) -> dict[str, Any]:
-    """Validate ``payload`` for ``kind``; returns it (unknown keys kept). Raises ``msgspec.ValidationError``."""
+    """Validate ``payload`` for ``kind`` and return it, unknown keys kept.
+
+    Raises ``msgspec.ValidationError``.
+    """
     schema = PAYLOAD_TYPES.get(kind)
     if schema is None:
         raise msgspec.ValidationError(f"unknown action kind {kind!r}")

@@ -20,7 +20,7 @@ async def test_bad_bodies_are_refused_with_codes_and_write_nothing(client, world
         (b'{"name": "x", "lat": 10}', 422, "validation_failed"),  # lat without lon
         (b'{"address": "no name"}', 422, "validation_failed"),
         (b'{"name": "x", "colour": "red"}', 422, "validation_failed"),
-        (b'[1, 2, 3]', 422, "validation_failed"),
+        (b"[1, 2, 3]", 422, "validation_failed"),
     ]
     for body, status, code in cases:
         r = await client.post("/v1/customers", content=body, headers=h)
@@ -29,7 +29,8 @@ async def test_bad_bodies_are_refused_with_codes_and_write_nothing(client, world
         problem = r.json()
         assert problem["code"] == code, body
         assert {"type", "title", "status", "detail", "code"} <= set(problem)
-        assert "Traceback" not in r.text and "SELECT" not in r.text
+        assert "Traceback" not in r.text
+        assert "SELECT" not in r.text
     r = await client.post("/v1/customers", content=b'{"name": "x", "lat": 91, "lon": 10}', headers=h)
     assert any(e["field"] == "lat" for e in r.json()["errors"])
     assert await _count(client, admin["headers"]) == before
@@ -38,8 +39,9 @@ async def test_bad_bodies_are_refused_with_codes_and_write_nothing(client, world
 async def test_oversized_json_body_is_413(client, world) -> None:
     admin = await login(client, "admin")
     big = b'{"name": "' + b"x" * (20 * 1024 * 1024) + b'"}'
-    r = await client.post("/v1/customers", content=big,
-                          headers={**admin["headers"], "Content-Type": "application/json"})
+    r = await client.post(
+        "/v1/customers", content=big, headers={**admin["headers"], "Content-Type": "application/json"}
+    )
     assert r.status_code == 413
     assert r.json()["code"] == "payload_too_large"
     assert await _count(client, admin["headers"]) == 4
@@ -48,12 +50,14 @@ async def test_oversized_json_body_is_413(client, world) -> None:
 async def test_unknown_ids_and_routes(client, world) -> None:
     rep = await login(client, "rep1")
     r = await client.get("/v1/visits/00000000-0000-4000-8000-000000000000", headers=rep["headers"])
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["code"] == "not_found"
     r = await client.get("/v1/visits/not-a-uuid", headers=rep["headers"])
     assert r.status_code in {400, 404}
     assert r.headers["content-type"].startswith("application/problem+json")
     r = await client.get("/v1/nothing-here", headers=rep["headers"])
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["code"] == "not_found"
 
 
 async def test_bad_query_parameters(client, world) -> None:
@@ -66,7 +70,9 @@ async def test_bad_query_parameters(client, world) -> None:
 
 async def test_visit_for_unknown_customer_is_refused(client, world) -> None:
     rep = await login(client, "rep1")
-    r = await client.post("/v1/visits", json={"customer_id": "00000000-0000-4000-8000-000000000000"},
-                          headers=rep["headers"])
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = await client.post(
+        "/v1/visits", json={"customer_id": "00000000-0000-4000-8000-000000000000"}, headers=rep["headers"]
+    )
+    assert r.status_code == 404
+    assert r.json()["code"] == "not_found"
     assert (await client.get("/v1/visits", headers=rep["headers"])).json()["total"] == 0

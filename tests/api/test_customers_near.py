@@ -40,8 +40,9 @@ async def test_within_radius_and_scope(client, world) -> None:
 async def test_nearest_follows_a_moved_customer(client, world) -> None:
     admin = await login(client, "admin")
     cid = world.customers["c3"]
-    r = await client.patch(f"/v1/customers/{cid}", json={"lat": 31.2305, "lon": 121.4737},
-                           headers=admin["headers"])
+    r = await client.patch(
+        f"/v1/customers/{cid}", json={"lat": 31.2305, "lon": 121.4737}, headers=admin["headers"]
+    )
     assert r.status_code == 200
     r = await client.get("/v1/customers?near=31.2304,121.4737&limit=1", headers=admin["headers"])
     assert r.json()["items"][0]["name"] == "Customer 3"

@@ -29,9 +29,15 @@ def _spatial_index_exists(url: str) -> bool:
         try:
             async with engine.connect() as conn:
                 if engine.dialect.name == "postgresql":
-                    q = "SELECT count(*) FROM pg_indexes WHERE tablename = 'customers' AND indexdef ILIKE '%gist%'"
+                    q = (
+                        "SELECT count(*) FROM pg_indexes "
+                        "WHERE tablename = 'customers' AND indexdef ILIKE '%gist%'"
+                    )
                 else:
-                    q = "SELECT count(*) FROM geometry_columns WHERE f_table_name = 'customers' AND spatial_index_enabled = 1"
+                    q = (
+                        "SELECT count(*) FROM geometry_columns "
+                        "WHERE f_table_name = 'customers' AND spatial_index_enabled = 1"
+                    )
                 return bool((await conn.exec_driver_sql(q)).scalar())
         finally:
             await engine.dispose()

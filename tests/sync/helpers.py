@@ -29,8 +29,16 @@ class Phone:
         body = await login(client, user, device=device)
         return cls(client=client, user=user, device=device, headers=body["headers"])
 
-    def mutation(self, entity: str, ident: uuid.UUID | str, fields: dict[str, Any] | None = None, *,
-                 op: str = "upsert", hlc: str, base_version: int | None = None) -> dict[str, Any]:
+    def mutation(
+        self,
+        entity: str,
+        ident: uuid.UUID | str,
+        fields: dict[str, Any] | None = None,
+        *,
+        op: str = "upsert",
+        hlc: str,
+        base_version: int | None = None,
+    ) -> dict[str, Any]:
         self.seq += 1
         m: dict[str, Any] = {"seq": self.seq, "entity": entity, "id": str(ident), "op": op, "hlc": hlc}
         if fields is not None:
@@ -39,12 +47,17 @@ class Phone:
             m["base_version"] = base_version
         return m
 
-    async def push(self, mutations: list[dict[str, Any]], *, schema_version: int = 1,
-                   client_id: uuid.UUID | None = None) -> Any:
+    async def push(
+        self, mutations: list[dict[str, Any]], *, schema_version: int = 1, client_id: uuid.UUID | None = None
+    ) -> Any:
         return await self.client.post(
-            "/v1/sync/push", headers=self.headers,
-            json={"schema_version": schema_version, "client_id": str(client_id or self.device),
-                  "mutations": mutations},
+            "/v1/sync/push",
+            headers=self.headers,
+            json={
+                "schema_version": schema_version,
+                "client_id": str(client_id or self.device),
+                "mutations": mutations,
+            },
         )
 
     async def pull_all(self, limit: int = 500) -> list[dict[str, Any]]:

@@ -23,29 +23,38 @@ async def test_create_then_pull_shows_the_server_view(client, world) -> None:
     vid, version = await _visit(phone, world.customers["c0"], hlc=stamp(NOW_MS), notes="first")
     await phone.pull_all()
     data = phone.replica[("visit", str(vid))]
-    assert data["notes"] == "first" and data["version"] == version
-    assert data["rep_id"] == str(world.users["rep1"]) and data["status"] == "planned"
+    assert data["notes"] == "first"
+    assert data["version"] == version
+    assert data["rep_id"] == str(world.users["rep1"])
+    assert data["status"] == "planned"
 
 
 async def test_retry_of_a_whole_batch_is_duplicate_with_original_results(client, world) -> None:
     phone = await Phone.sign_in(client, "rep1")
     vid = uuid.uuid4()
-    batch = [phone.mutation("visit", vid, {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS)),
-             phone.mutation("visit", vid, {"notes": "x"}, hlc=stamp(NOW_MS + 1))]
+    batch = [
+        phone.mutation("visit", vid, {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS)),
+        phone.mutation("visit", vid, {"notes": "x"}, hlc=stamp(NOW_MS + 1)),
+    ]
     first = (await phone.push(batch)).json()
     again = (await phone.push(batch)).json()  # the response was lost; the phone re-sends
     assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
     assert [r["version"] for r in again["results"]] == [r["version"] for r in first["results"]]
     assert again["last_seq"] == 2
     visits = (await client.get("/v1/visits", headers=phone.headers)).json()
-    assert visits["total"] == 1 and visits["items"][0]["version"] == first["results"][1]["version"]
+    assert visits["total"] == 1
+    assert visits["items"][0]["version"] == first["results"][1]["version"]
 
 
 async def test_gap_is_out_of_order_and_not_processed(client, world) -> None:
     phone = await Phone.sign_in(client, "rep1")
     m1 = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS))
-    m2 = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + 1))
-    m3 = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + 2))
+    m2 = phone.mutation(
+        "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + 1)
+    )
+    m3 = phone.mutation(
+        "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + 2)
+    )
     r = (await phone.push([m1, m3])).json()
     assert [x["status"] for x in r["results"]] == ["applied", "out_of_order"]
     assert r["last_seq"] == 1
@@ -56,18 +65,26 @@ async def test_gap_is_out_of_order_and_not_processed(client, world) -> None:
 
 async def test_malformed_mutation_in_the_middle_is_rejected_alone(client, world) -> None:
     phone = await Phone.sign_in(client, "rep1")
-    good1 = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS))
+    good1 = phone.mutation(
+        "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS)
+    )
     bad = phone.mutation("visit", "not-a-uuid", {"notes": 1}, hlc="yesterday")
-    wrong_type = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"]), "notes": 5},
-                                hlc=stamp(NOW_MS + 1))
+    wrong_type = phone.mutation(
+        "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"]), "notes": 5}, hlc=stamp(NOW_MS + 1)
+    )
     unknown = phone.mutation("spaceship", uuid.uuid4(), {"x": 1}, hlc=stamp(NOW_MS + 2))
-    good2 = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c1"])}, hlc=stamp(NOW_MS + 3))
+    good2 = phone.mutation(
+        "visit", uuid.uuid4(), {"customer_id": str(world.customers["c1"])}, hlc=stamp(NOW_MS + 3)
+    )
     r = (await phone.push([good1, bad, wrong_type, unknown, good2])).json()
     statuses = [x["status"] for x in r["results"]]
     assert statuses == ["applied", "rejected", "rejected", "rejected", "applied"]
     assert r["results"][1]["error"]["code"] == "validation_failed"
-    assert r["results"][2]["error"] == {"code": "validation_failed", "message": r["results"][2]["error"]["message"],
-                                        "field": "notes"}
+    assert r["results"][2]["error"] == {
+        "code": "validation_failed",
+        "message": r["results"][2]["error"]["message"],
+        "field": "notes",
+    }
     assert r["results"][3]["error"]["code"] == "unknown_entity"
     assert r["last_seq"] == 5
     assert (await client.get("/v1/visits", headers=phone.headers)).json()["total"] == 2
@@ -78,45 +95,73 @@ async def test_concurrent_edits_same_field_last_writer_wins_and_loser_is_told(cl
     b = await Phone.sign_in(client, "rep1")
     vid, v1 = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
     # Both edit notes offline; b's edit is later by clock but arrives first.
-    rb = (await b.push([b.mutation("visit", vid, {"notes": "from b"}, hlc=stamp(NOW_MS + 20, node="b"),
-                                   base_version=v1)])).json()
+    rb = (
+        await b.push(
+            [b.mutation("visit", vid, {"notes": "from b"}, hlc=stamp(NOW_MS + 20, node="b"), base_version=v1)]
+        )
+    ).json()
     assert rb["results"][0]["status"] == "applied"
-    ra = (await a.push([a.mutation("visit", vid, {"notes": "from a"}, hlc=stamp(NOW_MS + 10, node="a"),
-                                   base_version=v1)])).json()
+    ra = (
+        await a.push(
+            [a.mutation("visit", vid, {"notes": "from a"}, hlc=stamp(NOW_MS + 10, node="a"), base_version=v1)]
+        )
+    ).json()
     res = ra["results"][0]
     assert res["status"] == "merged"
-    assert res["conflicts"] == [{"field": "notes", "outcome": "kept_server", "server_value": "from b",
-                                 "server_hlc": stamp(NOW_MS + 20, node="b")}]
+    assert res["conflicts"] == [
+        {
+            "field": "notes",
+            "outcome": "kept_server",
+            "server_value": "from b",
+            "server_hlc": stamp(NOW_MS + 20, node="b"),
+        }
+    ]
     await a.pull_all()
     await b.pull_all()
     assert a.replica[("visit", str(vid))]["notes"] == b.replica[("visit", str(vid))]["notes"] == "from b"
     log = (await client.get("/v1/sync/conflicts", headers=a.headers)).json()
-    assert log["items"][0]["outcome"] == "kept_server" and log["items"][0]["client_value"] == "from a"
+    assert log["items"][0]["outcome"] == "kept_server"
+    assert log["items"][0]["client_value"] == "from a"
 
 
 async def test_concurrent_edits_different_fields_both_apply(client, world) -> None:
     a = await Phone.sign_in(client, "rep1")
     b = await Phone.sign_in(client, "rep1")
     vid, v1 = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
-    await b.push([b.mutation("visit", vid, {"outcome": "ordered"}, hlc=stamp(NOW_MS + 5, node="b"),
-                             base_version=v1)])
-    r = (await a.push([a.mutation("visit", vid, {"notes": "met buyer"}, hlc=stamp(NOW_MS + 4, node="a"),
-                                  base_version=v1)])).json()
+    await b.push(
+        [b.mutation("visit", vid, {"outcome": "ordered"}, hlc=stamp(NOW_MS + 5, node="b"), base_version=v1)]
+    )
+    r = (
+        await a.push(
+            [
+                a.mutation(
+                    "visit", vid, {"notes": "met buyer"}, hlc=stamp(NOW_MS + 4, node="a"), base_version=v1
+                )
+            ]
+        )
+    ).json()
     assert r["results"][0]["status"] == "applied"
     await a.pull_all()
     data = a.replica[("visit", str(vid))]
-    assert data["outcome"] == "ordered" and data["notes"] == "met buyer"
+    assert data["outcome"] == "ordered"
+    assert data["notes"] == "met buyer"
 
 
 async def test_overwrite_of_an_unseen_value_is_reported(client, world) -> None:
     a = await Phone.sign_in(client, "rep1")
     b = await Phone.sign_in(client, "rep1")
     vid, v1 = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
-    await b.push([b.mutation("visit", vid, {"notes": "b wrote"}, hlc=stamp(NOW_MS + 1, node="b"), base_version=v1)])
-    r = (await a.push([a.mutation("visit", vid, {"notes": "a wrote"}, hlc=stamp(NOW_MS + 2, node="a"),
-                                  base_version=v1)])).json()["results"][0]
+    await b.push(
+        [b.mutation("visit", vid, {"notes": "b wrote"}, hlc=stamp(NOW_MS + 1, node="b"), base_version=v1)]
+    )
+    r = (
+        await a.push(
+            [a.mutation("visit", vid, {"notes": "a wrote"}, hlc=stamp(NOW_MS + 2, node="a"), base_version=v1)]
+        )
+    ).json()["results"][0]
     assert r["status"] == "merged"
-    assert r["conflicts"][0]["outcome"] == "overwrote" and r["conflicts"][0]["server_value"] == "b wrote"
+    assert r["conflicts"][0]["outcome"] == "overwrote"
+    assert r["conflicts"][0]["server_value"] == "b wrote"
 
 
 async def test_delete_wins_over_edit_and_no_resurrection(client, world) -> None:
@@ -125,12 +170,24 @@ async def test_delete_wins_over_edit_and_no_resurrection(client, world) -> None:
     vid, v1 = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
     r = (await a.push([a.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 1, node="a"))])).json()
     assert r["results"][0]["status"] == "applied"
-    r = (await b.push([b.mutation("visit", vid, {"notes": "late edit"}, hlc=stamp(NOW_MS + 9, node="b"),
-                                  base_version=v1)])).json()
-    assert r["results"][0]["status"] == "rejected" and r["results"][0]["error"]["code"] == "deleted"
+    r = (
+        await b.push(
+            [
+                b.mutation(
+                    "visit", vid, {"notes": "late edit"}, hlc=stamp(NOW_MS + 9, node="b"), base_version=v1
+                )
+            ]
+        )
+    ).json()
+    assert r["results"][0]["status"] == "rejected"
+    assert r["results"][0]["error"]["code"] == "deleted"
     changes = await b.pull_all()
-    assert {"entity": "visit", "id": str(vid), "op": "delete", "version": changes[-1]["version"]} in changes or \
-        all(c["id"] != str(vid) for c in changes)
+    assert {
+        "entity": "visit",
+        "id": str(vid),
+        "op": "delete",
+        "version": changes[-1]["version"],
+    } in changes or all(c["id"] != str(vid) for c in changes)
     assert ("visit", str(vid)) not in b.replica
 
 
@@ -139,12 +196,19 @@ async def test_status_only_moves_forward(client, world) -> None:
     vid, _ = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
     r = (await a.push([a.mutation("visit", vid, {"status": "completed"}, hlc=stamp(NOW_MS + 1))])).json()
     assert r["results"][0]["status"] == "applied"
-    r = (await a.push([a.mutation("visit", vid, {"status": "in_progress", "notes": "n"},
-                                  hlc=stamp(NOW_MS + 2))])).json()["results"][0]
+    r = (
+        await a.push(
+            [a.mutation("visit", vid, {"status": "in_progress", "notes": "n"}, hlc=stamp(NOW_MS + 2))]
+        )
+    ).json()["results"][0]
     assert r["status"] == "merged"
-    assert r["conflicts"][0]["field"] == "status" and r["conflicts"][0]["code"] == "invalid_transition"
-    r = (await a.push([a.mutation("visit", vid, {"status": "planned"}, hlc=stamp(NOW_MS + 3))])).json()["results"][0]
-    assert r["status"] == "rejected" and r["error"]["code"] == "invalid_transition"
+    assert r["conflicts"][0]["field"] == "status"
+    assert r["conflicts"][0]["code"] == "invalid_transition"
+    r = (await a.push([a.mutation("visit", vid, {"status": "planned"}, hlc=stamp(NOW_MS + 3))])).json()[
+        "results"
+    ][0]
+    assert r["status"] == "rejected"
+    assert r["error"]["code"] == "invalid_transition"
 
 
 async def test_forward_status_wins_even_with_an_older_clock(client, world) -> None:
@@ -152,7 +216,9 @@ async def test_forward_status_wins_even_with_an_older_clock(client, world) -> No
     b = await Phone.sign_in(client, "rep1")
     vid, _ = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
     await a.push([a.mutation("visit", vid, {"status": "in_progress"}, hlc=stamp(NOW_MS + 50, node="a"))])
-    r = (await b.push([b.mutation("visit", vid, {"status": "completed"}, hlc=stamp(NOW_MS + 10, node="b"))])).json()
+    r = (
+        await b.push([b.mutation("visit", vid, {"status": "completed"}, hlc=stamp(NOW_MS + 10, node="b"))])
+    ).json()
     assert r["results"][0]["status"] == "applied"
 
 
@@ -160,29 +226,60 @@ async def test_edits_after_manager_review_are_locked(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     manager = await Phone.sign_in(client, "manager1")
     vid, _ = await _visit(rep, world.customers["c0"], hlc=stamp(NOW_MS), status="completed")
-    r = await client.post(f"/v1/visits/{vid}/review", json={"status": "approved", "comment": "ok"},
-                          headers=manager.headers)
-    assert r.status_code == 200 and r.json()["review"]["status"] == "approved"
-    r = (await rep.push([rep.mutation("visit", vid, {"check_in": {"at": "2026-01-01T00:00:00.000Z", "lat": 31.23,
-                                                                  "lon": 121.47}, "notes": "still mine"},
-                                      hlc=stamp(NOW_MS + 5))])).json()["results"][0]
+    r = await client.post(
+        f"/v1/visits/{vid}/review", json={"status": "approved", "comment": "ok"}, headers=manager.headers
+    )
+    assert r.status_code == 200
+    assert r.json()["review"]["status"] == "approved"
+    r = (
+        await rep.push(
+            [
+                rep.mutation(
+                    "visit",
+                    vid,
+                    {
+                        "check_in": {"at": "2026-01-01T00:00:00.000Z", "lat": 31.23, "lon": 121.47},
+                        "notes": "still mine",
+                    },
+                    hlc=stamp(NOW_MS + 5),
+                )
+            ]
+        )
+    ).json()["results"][0]
     assert r["status"] == "merged"
     assert [(c["field"], c["code"]) for c in r["conflicts"]] == [("check_in", "locked")]
-    r = (await rep.push([rep.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 6))])).json()["results"][0]
-    assert r["status"] == "rejected" and r["error"]["code"] == "locked"
+    r = (await rep.push([rep.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 6))])).json()["results"][
+        0
+    ]
+    assert r["status"] == "rejected"
+    assert r["error"]["code"] == "locked"
 
 
 async def test_rep_cannot_write_server_authoritative_fields(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     vid, _ = await _visit(rep, world.customers["c0"], hlc=stamp(NOW_MS))
-    r = (await rep.push([rep.mutation("visit", vid, {"review": {"status": "approved"}, "notes": "x",
-                                                     "check_in_verdict": {"status": "verified"}},
-                                      hlc=stamp(NOW_MS + 1))])).json()["results"][0]
+    r = (
+        await rep.push(
+            [
+                rep.mutation(
+                    "visit",
+                    vid,
+                    {
+                        "review": {"status": "approved"},
+                        "notes": "x",
+                        "check_in_verdict": {"status": "verified"},
+                    },
+                    hlc=stamp(NOW_MS + 1),
+                )
+            ]
+        )
+    ).json()["results"][0]
     assert r["status"] in {"merged", "rejected"}
     codes = {(c["field"], c.get("code")) for c in r.get("conflicts", [])}
     assert ("review", "read_only") in codes
     got = (await client.get(f"/v1/visits/{vid}", headers=rep.headers)).json()
-    assert got["review"] is None and got["check_in_verdict"] != {"status": "verified"}
+    assert got["review"] is None
+    assert got["check_in_verdict"] != {"status": "verified"}
 
 
 async def test_client_clock_a_year_ahead_is_clamped(client, world) -> None:
@@ -190,25 +287,47 @@ async def test_client_clock_a_year_ahead_is_clamped(client, world) -> None:
     manager = await Phone.sign_in(client, "manager1")
     year = 365 * 24 * 3600 * 1000
     vid = uuid.uuid4()
-    r = (await rep.push([rep.mutation("visit", vid, {"customer_id": str(world.customers["c0"]), "notes": "future"},
-                                      hlc=stamp(NOW_MS + year))])).json()
-    assert r["results"][0]["status"] == "applied" and r["results"][0]["notes"] == ["clock_skew"]
+    r = (
+        await rep.push(
+            [
+                rep.mutation(
+                    "visit",
+                    vid,
+                    {"customer_id": str(world.customers["c0"]), "notes": "future"},
+                    hlc=stamp(NOW_MS + year),
+                )
+            ]
+        )
+    ).json()
+    assert r["results"][0]["status"] == "applied"
+    assert r["results"][0]["notes"] == ["clock_skew"]
     assert int(r["server_hlc"][:16]) < NOW_MS + year // 2
     # A manager's edit made now still wins: the year-ahead stamp was not kept.
     r = await client.patch(f"/v1/visits/{vid}", json={"notes": "manager"}, headers=manager.headers)
-    assert r.status_code == 200 and r.json()["notes"] == "manager"
+    assert r.status_code == 200
+    assert r.json()["notes"] == "manager"
 
 
 async def test_manager_write_beats_an_offline_reps_older_write(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     manager = await Phone.sign_in(client, "manager1")
     vid, v1 = await _visit(rep, world.customers["c0"], hlc=stamp(NOW_MS - 3_600_000))
-    r = await client.patch(f"/v1/visits/{vid}", json={"next_steps": "call back Friday"}, headers=manager.headers)
+    r = await client.patch(
+        f"/v1/visits/{vid}", json={"next_steps": "call back Friday"}, headers=manager.headers
+    )
     assert r.status_code == 200
     # The rep edited offline an hour ago; it arrives now and loses, and is told so.
-    r = (await rep.push([rep.mutation("visit", vid, {"next_steps": "nothing"}, hlc=stamp(NOW_MS - 1_800_000),
-                                      base_version=v1)])).json()["results"][0]
-    assert r["status"] == "merged" and r["conflicts"][0]["outcome"] == "kept_server"
+    r = (
+        await rep.push(
+            [
+                rep.mutation(
+                    "visit", vid, {"next_steps": "nothing"}, hlc=stamp(NOW_MS - 1_800_000), base_version=v1
+                )
+            ]
+        )
+    ).json()["results"][0]
+    assert r["status"] == "merged"
+    assert r["conflicts"][0]["outcome"] == "kept_server"
     assert r["conflicts"][0]["server_value"] == "call back Friday"
 
 
@@ -218,10 +337,12 @@ async def test_reassigned_customer_is_evicted_and_reenters(client, world) -> Non
     await rep1.pull_all()
     await rep2.pull_all()
     cid = str(world.customers["c0"])
-    assert ("customer", cid) in rep1.replica and ("customer", cid) not in rep2.replica
+    assert ("customer", cid) in rep1.replica
+    assert ("customer", cid) not in rep2.replica
     manager = await Phone.sign_in(client, "manager1")
-    r = await client.patch(f"/v1/customers/{cid}", json={"assigned_rep_id": str(world.users["rep2"])},
-                           headers=manager.headers)
+    r = await client.patch(
+        f"/v1/customers/{cid}", json={"assigned_rep_id": str(world.users["rep2"])}, headers=manager.headers
+    )
     assert r.status_code == 200
     ch1 = await rep1.pull_all()
     assert any(c["op"] == "evict" and c["id"] == cid for c in ch1)
@@ -232,8 +353,9 @@ async def test_reassigned_customer_is_evicted_and_reenters(client, world) -> Non
     mch = await manager.pull_all()
     assert not any(c["op"] == "evict" for c in mch)
     # Back to rep1: it re-enters as an upsert.
-    await client.patch(f"/v1/customers/{cid}", json={"assigned_rep_id": str(world.users["rep1"])},
-                       headers=manager.headers)
+    await client.patch(
+        f"/v1/customers/{cid}", json={"assigned_rep_id": str(world.users["rep1"])}, headers=manager.headers
+    )
     ch1 = await rep1.pull_all()
     assert any(c["op"] == "upsert" and c["id"] == cid for c in ch1)
     assert ("customer", cid) in rep1.replica
@@ -253,7 +375,8 @@ async def test_bootstrap_paging_at_exact_page_boundaries(client, world) -> None:
         assert phone.replica == rep.replica
     # A page exactly full of the remaining changes still ends with has_more false on the next call.
     r = await client.get("/v1/sync/pull", headers=rep.headers, params={"cursor": rep.cursor})
-    assert r.json()["changes"] == [] and r.json()["has_more"] is False
+    assert r.json()["changes"] == []
+    assert r.json()["has_more"] is False
 
 
 async def test_tampered_and_foreign_cursors_are_refused(client, world) -> None:
@@ -263,40 +386,61 @@ async def test_tampered_and_foreign_cursors_are_refused(client, world) -> None:
     cursor = rep1.cursor
     assert cursor
     r = await client.get("/v1/sync/pull", headers=rep2.headers, params={"cursor": cursor})
-    assert r.status_code == 400 and r.json()["code"] == "invalid_cursor"
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_cursor"
     tampered = cursor[:-3] + ("AAA" if not cursor.endswith("AAA") else "BBB")
     r = await client.get("/v1/sync/pull", headers=rep1.headers, params={"cursor": tampered})
-    assert r.status_code == 400 and r.json()["code"] == "invalid_cursor"
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_cursor"
     r = await client.get("/v1/sync/pull", headers=rep1.headers, params={"cursor": "%%%garbage"})
-    assert r.status_code == 400 and r.json()["code"] == "invalid_cursor"
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_cursor"
 
 
 async def test_schema_versions_and_envelope_errors(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     m = rep.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS))
     r = await rep.push([m], schema_version=99)
-    assert r.status_code == 409 and r.json()["code"] == "schema_version_unsupported"
+    assert r.status_code == 409
+    assert r.json()["code"] == "schema_version_unsupported"
     assert "1" in r.json()["detail"]
     r = await rep.push([m], client_id=uuid.uuid4())
-    assert r.status_code == 403 and r.json()["code"] == "client_mismatch"
-    r = await client.post("/v1/sync/push", headers={**rep.headers, "Content-Type": "application/json"},
-                          content=b"{not json")
-    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    assert r.status_code == 403
+    assert r.json()["code"] == "client_mismatch"
+    r = await client.post(
+        "/v1/sync/push", headers={**rep.headers, "Content-Type": "application/json"}, content=b"{not json"
+    )
+    assert r.status_code == 400
+    assert r.json()["code"] == "malformed_json"
     info = (await client.get("/v1/sync/info", headers=rep.headers)).json()
-    assert info["schema_versions"] == [1] and info["limits"]["max_mutations"] == 1000
+    assert info["schema_versions"] == [1]
+    assert info["limits"]["max_mutations"] == 1000
     # Nothing above was processed.
     r = (await rep.push([m])).json()
-    assert r["results"][0]["status"] == "applied" and r["last_seq"] == 1
+    assert r["results"][0]["status"] == "applied"
+    assert r["last_seq"] == 1
 
 
 async def test_oversized_batches_are_refused_whole(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
-    muts = [rep.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + i))
-            for i in range(1001)]
+    muts = [
+        rep.mutation(
+            "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + i)
+        )
+        for i in range(1001)
+    ]
     r = await rep.push(muts)
-    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
-    big = [rep.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"]), "notes": "x" * 9000},
-                        hlc=stamp(NOW_MS)) for _ in range(700)]
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload_too_large"
+    big = [
+        rep.mutation(
+            "visit",
+            uuid.uuid4(),
+            {"customer_id": str(world.customers["c0"]), "notes": "x" * 9000},
+            hlc=stamp(NOW_MS),
+        )
+        for _ in range(700)
+    ]
     r = await rep.push(big)
     assert r.status_code == 413
     assert (await client.get("/v1/visits", headers=rep.headers)).json()["total"] == 0
@@ -305,18 +449,27 @@ async def test_oversized_batches_are_refused_whole(client, world) -> None:
 async def test_foreign_ids_are_not_found_and_other_tenants_id_conflict(client, world) -> None:
     rep2 = await Phone.sign_in(client, "rep2")
     rep_b = await Phone.sign_in(client, "rep_b")
-    r = (await rep2.push([rep2.mutation("customer", world.customers["c0"], {"notes": "mine now"},
-                                        hlc=stamp(NOW_MS))])).json()["results"][0]
-    assert r["status"] == "rejected" and r["error"]["code"] == "not_found"
-    r = (await rep_b.push([rep_b.mutation("customer", world.customers["c0"], {"name": "stolen id"},
-                                          hlc=stamp(NOW_MS))])).json()["results"][0]
-    assert r["status"] == "rejected" and r["error"]["code"] == "id_conflict"
+    r = (
+        await rep2.push(
+            [rep2.mutation("customer", world.customers["c0"], {"notes": "mine now"}, hlc=stamp(NOW_MS))]
+        )
+    ).json()["results"][0]
+    assert r["status"] == "rejected"
+    assert r["error"]["code"] == "not_found"
+    r = (
+        await rep_b.push(
+            [rep_b.mutation("customer", world.customers["c0"], {"name": "stolen id"}, hlc=stamp(NOW_MS))]
+        )
+    ).json()["results"][0]
+    assert r["status"] == "rejected"
+    assert r["error"]["code"] == "id_conflict"
 
 
 async def test_last_seq_lets_the_phone_trim_its_outbox(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
-    await rep.push([rep.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])},
-                                 hlc=stamp(NOW_MS))])
+    await rep.push(
+        [rep.mutation("visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS))]
+    )
     r = await client.get("/v1/sync/pull", headers=rep.headers)
     assert r.json()["last_seq"] == 1
 
@@ -324,15 +477,34 @@ async def test_last_seq_lets_the_phone_trim_its_outbox(client, world) -> None:
 async def test_action_payloads_are_validated_per_kind(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     vid, _ = await _visit(rep, world.customers["c0"], hlc=stamp(NOW_MS))
-    ok = rep.mutation("visit_action", uuid.uuid4(), {"visit_id": str(vid), "kind": "order_intent",
-                                                     "payload": {"items": [{"sku": "SKU-1", "quantity": 3}]}},
-                      hlc=stamp(NOW_MS + 1))
-    bad = rep.mutation("visit_action", uuid.uuid4(), {"visit_id": str(vid), "kind": "order_intent",
-                                                      "payload": {"items": []}}, hlc=stamp(NOW_MS + 2))
-    wrong_kind = rep.mutation("visit_action", uuid.uuid4(), {"visit_id": str(vid), "kind": "dance", "payload": {}},
-                              hlc=stamp(NOW_MS + 3))
-    foreign_visit = rep.mutation("visit_action", uuid.uuid4(), {"visit_id": str(uuid.uuid4()), "kind": "training",
-                                                                "payload": {"topic": "x"}}, hlc=stamp(NOW_MS + 4))
+    ok = rep.mutation(
+        "visit_action",
+        uuid.uuid4(),
+        {
+            "visit_id": str(vid),
+            "kind": "order_intent",
+            "payload": {"items": [{"sku": "SKU-1", "quantity": 3}]},
+        },
+        hlc=stamp(NOW_MS + 1),
+    )
+    bad = rep.mutation(
+        "visit_action",
+        uuid.uuid4(),
+        {"visit_id": str(vid), "kind": "order_intent", "payload": {"items": []}},
+        hlc=stamp(NOW_MS + 2),
+    )
+    wrong_kind = rep.mutation(
+        "visit_action",
+        uuid.uuid4(),
+        {"visit_id": str(vid), "kind": "dance", "payload": {}},
+        hlc=stamp(NOW_MS + 3),
+    )
+    foreign_visit = rep.mutation(
+        "visit_action",
+        uuid.uuid4(),
+        {"visit_id": str(uuid.uuid4()), "kind": "training", "payload": {"topic": "x"}},
+        hlc=stamp(NOW_MS + 4),
+    )
     res = (await rep.push([ok, bad, wrong_kind, foreign_visit])).json()["results"]
     assert [r["status"] for r in res] == ["applied", "rejected", "rejected", "rejected"]
     assert res[1]["error"]["code"] == "validation_failed"

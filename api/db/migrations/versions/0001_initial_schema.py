@@ -1,7 +1,7 @@
 """Initial schema: every table, spatial index on customer locations
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 17:28:31.751126
 """
 
