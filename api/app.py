@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -18,6 +19,7 @@ from api.accounts.controllers import AuthController, MeController
 from api.accounts.jwt import build_jwt_auth
 from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
+from api.jobs.runtime import build_worker
 from api.lib.errors import exception_to_problem
 from api.resources.routes import resource_controllers
 from api.settings import Settings, get_settings
@@ -45,8 +47,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.clock = clock
         app.state.after_merge = after_merge_hooks(app.state)
         app.state.push_service = PushService(db.sessions, clock, after_merge=app.state.after_merge)
+        app.state.worker = build_worker(db, settings) if settings.run_worker else None
         try:
-            yield
+            async with anyio.create_task_group() as tg:
+                if app.state.worker is not None:
+                    tg.start_soon(app.state.worker.run)
+                yield
+                if app.state.worker is not None:
+                    app.state.worker.stop()
+                tg.cancel_scope.cancel()
         finally:
             await engine.dispose()
 

@@ -51,6 +51,47 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     )
 
 
+@main.command()
+@click.option("--concurrency", default=None, type=int, help="jobs at once [FIELDLINE_WORKER_CONCURRENCY]")
+def worker(concurrency: int | None) -> None:
+    """Run the job worker (receipt OCR, photo renditions, housekeeping) until interrupted."""
+    import dataclasses
+    import signal
+
+    import anyio
+
+    from api.db.engine import create_engine, create_session_factory
+    from api.db.session import Database
+    from api.jobs.runtime import build_worker
+
+    settings = get_settings()
+    if concurrency is not None:
+        settings = dataclasses.replace(settings, worker_concurrency=concurrency)
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        job_worker = build_worker(Database(engine, create_session_factory(engine)), settings)
+        try:
+            async with anyio.create_task_group() as tg:
+
+                async def on_signal() -> None:
+                    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                        async for _ in signals:
+                            job_worker.stop()
+                            tg.cancel_scope.deadline = anyio.current_time() + 30
+                            return
+
+                tg.start_soon(on_signal)
+                await job_worker.run()
+                tg.cancel_scope.cancel()
+        finally:
+            await engine.dispose()
+
+    where = settings.database_url.split("@")[-1]
+    click.echo(f"Fieldline worker ({settings.worker_concurrency} at a time) on {where}")
+    _run(go())
+
+
 @main.group()
 def db() -> None:
     """Database schema migrations."""

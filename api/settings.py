@@ -72,6 +72,8 @@ class Settings:
     max_pull_limit: int = 1000
     sync_history_days: int = 30
     run_worker: bool = True
+    worker_concurrency: int = 1
+    worker_poll_interval_s: float = 1.0
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 
@@ -112,6 +114,8 @@ class Settings:
             max_upload_pixels=_env_int("MAX_UPLOAD_PIXELS", 60_000_000),
             sync_history_days=_env_int("SYNC_HISTORY_DAYS", 30),
             run_worker=_env_bool("RUN_WORKER", True),
+            worker_concurrency=_env_int("WORKER_CONCURRENCY", 1),
+            worker_poll_interval_s=float(_env("WORKER_POLL_INTERVAL", "1.0")),
             log_level=_env("LOG_LEVEL", "INFO"),
             cors_origins=origins,
         )
