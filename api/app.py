@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     tg.start_soon(app.state.worker.run)
                 yield
                 if app.state.worker is not None:
-                    app.state.worker.stop()
+                    await app.state.worker.shutdown()
                 tg.cancel_scope.cancel()
         finally:
             await engine.dispose()

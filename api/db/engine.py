@@ -15,6 +15,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+# Load the GEOS and PROJ that shapely and pyproj bundle before any connection loads mod_spatialite
+# (linked against the system's GEOS/PROJ): the other order corrupts the heap at process exit.
+import pyproj  # noqa: F401
+import shapely  # noqa: F401
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine

@@ -95,6 +95,8 @@ class JobWorker:
         self._wake = anyio.Event()
         self._stopping = False
         self._buckets: dict[str, int] = {}
+        #: Set when :meth:`run` has returned (after :meth:`stop`, the current jobs finish first).
+        self.stopped = anyio.Event()
 
     # -- control -----------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -199,14 +201,18 @@ class JobWorker:
 
     # -- loops -------------------------------------------------------------------------------------
     async def _loop(self) -> None:
+        failing = False
         while not self._stopping:
             try:
                 if self.schedules:
                     await self.enqueue_schedules()
                 worked = await self.run_once()
             except Exception:
-                log.exception("job worker %s: poll failed", self.worker_id)
-                worked = False
+                # The database may be restarting: log the first failure of a streak, keep polling.
+                (log.debug if failing else log.exception)("job worker %s: poll failed", self.worker_id)
+                failing, worked = True, False
+            else:
+                failing = False
             if worked:
                 continue
             with anyio.move_on_after(self.poll_interval):
@@ -219,9 +225,18 @@ class JobWorker:
         log.info(
             "job worker %s: kinds=%s concurrency=%d", self.worker_id, sorted(self.kinds), self.concurrency
         )
-        async with anyio.create_task_group() as tg:
-            for _ in range(self.concurrency):
-                tg.start_soon(self._loop)
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.concurrency):
+                    tg.start_soon(self._loop)
+        finally:
+            self.stopped.set()
+
+    async def shutdown(self, grace_s: float = 10.0) -> None:
+        """Stop polling and let running jobs finish (up to ``grace_s``); cancel after that."""
+        self.stop()
+        with anyio.move_on_after(grace_s):
+            await self.stopped.wait()
 
 
 async def job_status(db: Database, job_id: uuid.UUID) -> str | None:
