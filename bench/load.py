@@ -1,0 +1,498 @@
+"""Load test: many simulated phones mixing sync push/pull, GPS track uploads and online check-ins.
+
+    python bench/load.py                       # starts PostgreSQL-backed servers itself (2 API processes)
+    python bench/load.py --devices 500 --duration 300
+    python bench/load.py --base-url http://lb:8000 --admin admin@demo.test --password ...
+
+Each device belongs to a rep (created for the run, ``--devices-per-rep`` devices each) and loops
+with exponential think time: push a batch of offline mutations (new prospects, visits, visit
+actions, edits), pull, upload a slice of its GPS track, or check in online. Network errors, 5xx and
+429 are retried with backoff like the SDK does; every other non-2xx counts as an error.
+
+Afterwards every device pulls to the end and the run checks convergence: every entity a rep's
+devices created is in each of that rep's replicas and on the server exactly once, and every track
+point was accepted or reported duplicate. Prints throughput and p50/p95/p99 per endpoint; exits 1 on
+any error, divergence or loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "load-test-password"
+SHANGHAI = (31.2304, 121.4737)
+
+
+# ----------------------------------------------------------------------------------------- metrics
+@dataclass
+class Metrics:
+    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    retries: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    def record(self, name: str, seconds: float) -> None:
+        self.latency[name].append(seconds)
+
+    def error(self, name: str, detail: str) -> None:
+        self.errors[name] += 1
+        if len(self.samples) < 10:
+            self.samples.append(f"{name}: {detail[:300]}")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+
+
+# ------------------------------------------------------------------------------------------ device
+class Device:
+    def __init__(
+        self, http: httpx.AsyncClient, rep: dict[str, Any], metrics: Metrics, rng: random.Random
+    ) -> None:
+        self.http = http
+        self.rep = rep
+        self.metrics = metrics
+        self.rng = rng
+        self.device_id = uuid.uuid4()
+        self.headers: dict[str, str] = {}
+        self.seq = 0
+        self.counter = 0
+        self.cursor: str | None = None
+        self.replica: dict[tuple[str, str], dict[str, Any]] = {}
+        self.created: dict[str, set[str]] = defaultdict(set)
+        self.my_visits: list[str] = []
+        self.pushed_visits: list[str] = []
+        self.customers: list[str] = []
+        self.track_t = int(time.time() * 1000) - 6 * 3600 * 1000
+        self.points_sent = 0
+        self.points_seen = 0
+        self.pos = (SHANGHAI[0] + rng.uniform(-0.1, 0.1), SHANGHAI[1] + rng.uniform(-0.1, 0.1))
+
+    def hlc(self) -> str:
+        self.counter = (self.counter + 1) % 10000
+        return f"{int(time.time() * 1000):016d}-{self.counter:04d}-{self.device_id.hex[:8]}"
+
+    async def call(self, name: str, method: str, url: str, **kw: Any) -> httpx.Response | None:
+        for attempt in range(8):
+            started = time.perf_counter()
+            try:
+                r = await self.http.request(method, url, headers=self.headers, **kw)
+            except httpx.TransportError as exc:
+                self.metrics.retries += 1
+                if attempt == 7:
+                    self.metrics.error(name, f"transport: {exc!r}")
+                    return None
+                await asyncio.sleep(min(8.0, 0.2 * 2**attempt) * self.rng.random())
+                continue
+            self.metrics.record(name, time.perf_counter() - started)
+            if r.status_code in (429, 502, 503, 504) or r.status_code >= 500:
+                self.metrics.retries += 1
+                retry_after = float(r.headers.get("retry-after", "0") or 0)
+                await asyncio.sleep(max(retry_after, min(8.0, 0.2 * 2**attempt) * self.rng.random()))
+                continue
+            if r.status_code >= 400:
+                self.metrics.error(name, f"{r.status_code} {r.text}")
+                return None
+            return r
+        self.metrics.error(name, "gave up after retries")
+        return None
+
+    async def login(self) -> None:
+        r = await self.call(
+            "auth.token",
+            "POST",
+            "/v1/auth/token",
+            json={"email": self.rep["email"], "password": PASSWORD, "device_id": str(self.device_id)},
+        )
+        assert r is not None, "login failed"
+        self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    # -- actions -------------------------------------------------------------------------------
+    def _mutation(self, entity: str, ident: str, fields: dict[str, Any]) -> dict[str, Any]:
+        self.seq += 1
+        return {
+            "seq": self.seq,
+            "entity": entity,
+            "id": ident,
+            "op": "upsert",
+            "hlc": self.hlc(),
+            "fields": fields,
+        }
+
+    def offline_batch(self) -> list[dict[str, Any]]:
+        muts: list[dict[str, Any]] = []
+        if not self.customers or self.rng.random() < 0.1:
+            cid = str(uuid.uuid4())
+            lat, lon = self.pos
+            muts.append(
+                self._mutation(
+                    "customer",
+                    cid,
+                    {"name": f"Prospect {cid[:6]}", "lat": lat, "lon": lon, "is_prospect": True},
+                )
+            )
+            self.customers.append(cid)
+            self.created["customer"].add(cid)
+        for _ in range(self.rng.randint(1, 8)):
+            roll = self.rng.random()
+            if roll < 0.4 or not self.my_visits:
+                vid = str(uuid.uuid4())
+                muts.append(
+                    self._mutation(
+                        "visit", vid, {"customer_id": self.rng.choice(self.customers), "status": "planned"}
+                    )
+                )
+                self.my_visits.append(vid)
+                self.created["visit"].add(vid)
+            elif roll < 0.75:
+                aid = str(uuid.uuid4())
+                muts.append(
+                    self._mutation(
+                        "visit_action",
+                        aid,
+                        {
+                            "visit_id": self.rng.choice(self.my_visits),
+                            "kind": "competitor_report",
+                            "payload": {"competitor": "Acme", "promotion": f"{self.rng.randint(5, 30)}% off"},
+                        },
+                    )
+                )
+                self.created["visit_action"].add(aid)
+            else:
+                muts.append(
+                    self._mutation(
+                        "visit", self.rng.choice(self.my_visits), {"notes": f"note {self.rng.random():.6f}"}
+                    )
+                )
+        return muts
+
+    async def push(self) -> None:
+        batch = self.offline_batch()
+        body = {"schema_version": 1, "client_id": str(self.device_id), "mutations": batch}
+        r = await self.call("sync.push", "POST", "/v1/sync/push", json=body)
+        if r is None:
+            return
+        results = r.json()["results"]
+        bad = [x for x in results if x.get("status") not in ("applied", "merged", "duplicate")]
+        if bad:
+            self.metrics.error("sync.push", f"mutation results {bad[:2]}")
+        pushed = {m["id"] for m in batch if m["entity"] == "visit"}
+        self.pushed_visits.extend(v for v in self.my_visits if v in pushed and v not in self.pushed_visits)
+
+    async def pull(self) -> None:
+        while True:
+            params: dict[str, Any] = {"limit": 500}
+            if self.cursor:
+                params["cursor"] = self.cursor
+            r = await self.call("sync.pull", "GET", "/v1/sync/pull", params=params)
+            if r is None:
+                return
+            page = r.json()
+            for ch in page["changes"]:
+                key = (ch["entity"], ch["id"])
+                if ch["op"] == "upsert":
+                    self.replica[key] = ch["data"]
+                else:
+                    self.replica.pop(key, None)
+            self.cursor = page["cursor"]
+            if not page["has_more"]:
+                return
+
+    async def track(self) -> None:
+        points = []
+        for _ in range(60):
+            self.track_t += 5000
+            self.pos = (self.pos[0] + self.rng.gauss(0, 0.0001), self.pos[1] + self.rng.gauss(0, 0.0001))
+            points.append({"t": self.track_t, "lat": self.pos[0], "lon": self.pos[1], "accuracy_m": 8.0})
+        r = await self.call(
+            "tracks", "POST", "/v1/tracks", json={"device_id": str(self.device_id), "points": points}
+        )
+        if r is None:
+            return
+        body = r.json()
+        self.points_sent += len(points)
+        self.points_seen += body["accepted"] + body["duplicates"]
+        if body.get("rejected"):
+            self.metrics.error("tracks", f"rejected {body['rejected'][:2]}")
+
+    async def check_in(self) -> None:
+        if not self.pushed_visits:
+            await self.push()
+            return
+        vid = self.rng.choice(self.pushed_visits)
+        lat, lon = self.pos
+        fix = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": 12.0,
+            "provider": "gps",
+            "is_mock": False,
+        }
+        await self.call("visits.check_in", "POST", f"/v1/visits/{vid}/check-in", json=fix)
+
+    async def run(self, until: float, think_s: float) -> None:
+        actions = [(self.push, 0.35), (self.pull, 0.30), (self.track, 0.25), (self.check_in, 0.10)]
+        fns, weights = zip(*actions, strict=True)
+        while time.monotonic() < until:
+            await asyncio.sleep(self.rng.expovariate(1 / think_s))
+            await self.rng.choices(fns, weights)[0]()
+
+
+# ------------------------------------------------------------------------------------------ server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_servers(pg_admin_url: str, api_processes: int, workers: int) -> Any:
+    """A fresh PostgreSQL database, seeded, served by ``api_processes`` uvicorn workers + job workers."""
+    import asyncpg
+
+    name = f"fl_load_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(pg_admin_url.replace("+asyncpg", ""))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name}"))
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    base = pg_admin_url.rsplit("/", 1)[0]
+    var_dir = Path(f"/tmp/{name}")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FIELDLINE_DATABASE_URL": f"{base}/{name}",
+        "FIELDLINE_SECRET_KEY": "load-" + "k" * 48,
+        "FIELDLINE_VAR_DIR": str(var_dir),
+        "FIELDLINE_RUN_WORKER": "0",
+        "FIELDLINE_LOG_LEVEL": "WARNING",
+    }
+    cli = [sys.executable, "-m", "api.cli"]
+    subprocess.run([*cli, "seed", "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    port = _free_port()
+    procs = [
+        subprocess.Popen(
+            [*cli, "serve", "--port", str(port), "--workers", str(api_processes)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+    ]
+    procs += [
+        subprocess.Popen([*cli, "worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+        for _ in range(workers)
+    ]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield url, env["FIELDLINE_DATABASE_URL"]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(20)
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+# ------------------------------------------------------------------------------------------- setup
+async def create_reps(
+    http: httpx.AsyncClient, admin: str, password: str, n: int, run: str
+) -> list[dict[str, Any]]:
+    r = await http.post(
+        "/v1/auth/token", json={"email": admin, "password": password, "device_id": str(uuid.uuid4())}
+    )
+    r.raise_for_status()
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    reps = []
+    for i in range(n):
+        email = f"load-{run}-{i}@demo.test"
+        r = await http.post(
+            "/v1/users",
+            headers=headers,
+            json={"email": email, "name": f"Load rep {i}", "role": "rep", "password": PASSWORD},
+        )
+        r.raise_for_status()
+        reps.append({"id": r.json()["id"], "email": email})
+    return reps
+
+
+async def verify(devices: list[Device], db_url: str | None) -> list[str]:
+    """Convergence and exactly-once checks; returns the problems found."""
+    problems: list[str] = []
+    await asyncio.gather(*(d.pull() for d in devices))
+    by_rep: dict[str, list[Device]] = defaultdict(list)
+    for d in devices:
+        by_rep[d.rep["id"]].append(d)
+    for rep_devices in by_rep.values():
+        expected = {(e, i) for d in rep_devices for e, ids in d.created.items() for i in ids}
+        for d in rep_devices:
+            missing = expected - set(d.replica)
+            if missing:
+                problems.append(f"device {d.device_id} misses {len(missing)} of its rep's entities")
+        first = rep_devices[0].replica
+        for d in rep_devices[1:]:
+            if {k: v.get("version") for k, v in d.replica.items()} != {
+                k: v.get("version") for k, v in first.items()
+            }:
+                problems.append(f"device {d.device_id} diverged from {rep_devices[0].device_id}")
+    for d in devices:
+        if d.points_seen != d.points_sent:
+            problems.append(
+                f"device {d.device_id}: {d.points_sent} points sent, {d.points_seen} acknowledged"
+            )
+    if db_url:
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(db_url.replace("postgresql://", "postgresql+asyncpg://"))
+        try:
+            async with engine.connect() as conn:
+                for entity, table in (
+                    ("visit", "visits"),
+                    ("visit_action", "visit_actions"),
+                    ("customer", "customers"),
+                ):
+                    ids = {i for d in devices for i in d.created[entity]}
+                    rows = (
+                        await conn.execute(
+                            text(
+                                f"SELECT id FROM {table} WHERE tenant_id IN "
+                                "(SELECT tenant_id FROM users WHERE email LIKE 'load-%')"
+                            )
+                        )
+                    ).all()
+                    on_server = {str(r[0]) for r in rows}
+                    if ids - on_server:
+                        problems.append(f"{len(ids - on_server)} {entity} writes missing on the server")
+                points = (
+                    await conn.execute(
+                        text("SELECT count(*) FROM track_points WHERE device_id = ANY(:ids)"),
+                        {"ids": [d.device_id for d in devices]},
+                    )
+                ).scalar()
+                sent = sum(d.points_sent for d in devices)
+                if points != sent:
+                    problems.append(f"track points: {sent} sent, {points} stored")
+        finally:
+            await engine.dispose()
+    return problems
+
+
+async def run_load(args: argparse.Namespace, base_url: str, db_url: str | None) -> int:
+    rng = random.Random(args.seed)
+    metrics = Metrics()
+    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
+        n_reps = max(1, args.devices // args.devices_per_rep)
+        reps = await create_reps(http, args.admin, args.password, n_reps, uuid.uuid4().hex[:6])
+        devices = [
+            Device(http, reps[i % n_reps], metrics, random.Random(rng.random())) for i in range(args.devices)
+        ]
+        for chunk in range(0, len(devices), 50):
+            await asyncio.gather(*(d.login() for d in devices[chunk : chunk + 50]))
+        await asyncio.gather(*(d.pull() for d in devices))
+        metrics.latency.clear()
+        print(f"{len(devices)} devices of {n_reps} reps logged in; running {args.duration:.0f} s", flush=True)
+        started = time.monotonic()
+        until = started + args.duration
+        progress = asyncio.create_task(_progress(metrics, started, until))
+        await asyncio.gather(*(d.run(until, args.think) for d in devices))
+        progress.cancel()
+        elapsed = time.monotonic() - started
+        problems = await verify(devices, db_url)
+
+    total = sum(len(v) for v in metrics.latency.values())
+    print(f"\n{total} requests in {elapsed:.0f} s = {total / elapsed:.0f} req/s; retries {metrics.retries}")
+    print(f"{'endpoint':<18}{'count':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, values in sorted(metrics.latency.items()):
+        print(
+            f"{name:<18}{len(values):>8}{len(values) / elapsed:>8.1f}{pct(values, 50):>9.1f}"
+            f"{pct(values, 95):>9.1f}{pct(values, 99):>9.1f}{metrics.errors.get(name, 0):>8}"
+        )
+    errors = sum(metrics.errors.values())
+    rate = errors / total if total else 0.0
+    mean_ms = statistics.fmean(v for vs in metrics.latency.values() for v in vs) * 1000 if total else 0.0
+    print(f"error rate {rate:.4%}; mean latency {mean_ms:.1f} ms")
+    for sample in metrics.samples:
+        print("  error:", sample)
+    if problems:
+        print("CONVERGENCE FAILED:")
+        for p in problems[:20]:
+            print("  ", p)
+    else:
+        print("converged: every device has its rep's writes; every write on the server exactly once")
+    return 1 if errors or problems else 0
+
+
+async def _progress(metrics: Metrics, started: float, until: float) -> None:
+    while True:
+        await asyncio.sleep(15)
+        done = sum(len(v) for v in metrics.latency.values())
+        now = time.monotonic()
+        print(
+            f"  {now - started:5.0f} s / {until - started:.0f} s: {done} requests, "
+            f"{sum(metrics.errors.values())} errors",
+            flush=True,
+        )
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base-url", help="a running server; default: start one on PostgreSQL")
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("FIELDLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    p.add_argument("--api-processes", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--devices", type=int, default=500)
+    p.add_argument("--devices-per-rep", type=int, default=5)
+    p.add_argument("--duration", type=float, default=300.0, help="seconds")
+    p.add_argument("--think", type=float, default=2.0, help="mean think time between a device's requests, s")
+    p.add_argument("--connections", type=int, default=200)
+    p.add_argument("--admin", default="admin@demo.test")
+    p.add_argument("--password", default="fieldline-demo")
+    p.add_argument("--seed", type=int, default=7)
+    args = p.parse_args()
+    if args.base_url:
+        return asyncio.run(run_load(args, args.base_url, None))
+    with local_servers(args.pg_url, args.api_processes, args.workers) as (url, db_url):
+        return asyncio.run(run_load(args, url, db_url))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
