@@ -40,7 +40,9 @@ def track_points(track: Track) -> list[dict[str, Any]]:
     return out
 
 
-async def post_points(client: Any, rep: dict[str, Any], points: list[dict[str, Any]], device: str | None = None) -> Any:
+async def post_points(
+    client: Any, rep: dict[str, Any], points: list[dict[str, Any]], device: str | None = None
+) -> Any:
     return await client.post(
         "/v1/tracks",
         headers=rep["headers"],

@@ -48,7 +48,9 @@ async def test_batch_is_stored_with_rep_device_and_local_day(client, world, sess
     fourth = rows[3]
     assert (fourth.speed_mps, fourth.heading, fourth.provider, fourth.is_mock) == (1.5, 90.0, "gps", False)
     assert fourth.accuracy_m == 8.0
-    assert rows[0].speed_mps is None and rows[0].provider is None and rows[0].is_mock is None
+    assert rows[0].speed_mps is None
+    assert rows[0].provider is None
+    assert rows[0].is_mock is None
     assert fourth.t_ms == int(local_time(day, 9).timestamp() * 1000) + 15_000
     assert abs(fourth.lat - (31.2304 + 3e-5)) < 1e-12
 
@@ -62,14 +64,20 @@ async def test_reposting_counts_duplicates_and_stores_nothing_twice(client, worl
     more = walk(local_time(local_day(1), 11), 10)
     mixed = points[:20] + more
     random.Random(3).shuffle(mixed)
-    assert (await post_points(client, rep, mixed)).json() == {"accepted": 10, "duplicates": 20, "rejected": []}
+    assert (await post_points(client, rep, mixed)).json() == {
+        "accepted": 10,
+        "duplicates": 20,
+        "rejected": [],
+    }
     assert len(await stored(session_factory)) == 60
 
 
 async def test_same_timestamp_twice_in_one_batch_keeps_the_first(client, world, session_factory) -> None:
     rep = await login(client, "rep1")
     at = local_time(local_day(1), 12)
-    r = await post_points(client, rep, [point(at, 31.0, 121.0), point(at, 32.0, 122.0), point(at, 33.0, 123.0)])
+    r = await post_points(
+        client, rep, [point(at, 31.0, 121.0), point(at, 32.0, 122.0), point(at, 33.0, 123.0)]
+    )
     assert r.json() == {"accepted": 1, "duplicates": 2, "rejected": []}
     (row,) = await stored(session_factory)
     assert (row.lat, row.lon) == (31.0, 121.0)
@@ -82,14 +90,17 @@ async def test_late_and_out_of_order_points_are_accepted(client, world, session_
     evens, odds = points[::2], points[1::2]
     r1 = await post_points(client, rep, list(reversed(evens)))
     r2 = await post_points(client, rep, odds[::-1])
-    assert r1.json()["accepted"] == 15 and r2.json()["accepted"] == 15
+    assert r1.json()["accepted"] == 15
+    assert r2.json()["accepted"] == 15
     rows = await stored(session_factory, local_date=day)
     assert len(rows) == 30
     lats = [r.lat for r in rows]
     assert lats == sorted(lats)  # time order is position order on this walk
 
 
-async def test_mixed_batch_refuses_bad_points_by_index_and_stores_the_rest(client, world, session_factory) -> None:
+async def test_mixed_batch_refuses_bad_points_by_index_and_stores_the_rest(
+    client, world, session_factory
+) -> None:
     rep = await login(client, "rep1")
     now = datetime.now(UTC)
     base = local_time(local_day(1), 14)
@@ -143,7 +154,8 @@ async def test_mixed_batch_refuses_bad_points_by_index_and_stores_the_rest(clien
         (16, "not_finite", "lon"),
         (17, "not_finite", "lon"),
     ]
-    assert got["accepted"] == 2 and got["duplicates"] == 0
+    assert got["accepted"] == 2
+    assert got["duplicates"] == 0
     rows = await stored(session_factory)
     assert [r.t_ms for r in rows] == [int((base + timedelta(seconds=i)).timestamp() * 1000) for i in range(2)]
 
@@ -251,7 +263,9 @@ async def test_local_date_is_the_tenants_calendar_day(client, world, session_fac
     assert row.local_date == late_evening.date()  # 15:30 UTC is 15:30 or 16:30 in London
 
 
-async def test_points_of_different_devices_at_the_same_time_are_both_kept(client, world, session_factory) -> None:
+async def test_points_of_different_devices_at_the_same_time_are_both_kept(
+    client, world, session_factory
+) -> None:
     rep1 = await login(client, "rep1")
     rep2 = await login(client, "rep2")
     at = local_time(local_day(1), 9)
