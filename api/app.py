@@ -23,6 +23,8 @@ from api.jobs.runtime import build_worker
 from api.lib.errors import exception_to_problem
 from api.resources.routes import resource_controllers
 from api.settings import Settings, get_settings
+from api.tenancy.controllers import TenantSettingsController
+from geo.controllers import DailyReportController, RouteAuditController, TrackController
 from sync.controllers import SyncController
 from sync.hlc import HybridClock
 from sync.hooks import after_merge_hooks
@@ -68,6 +70,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamController,
             SyncController,
             *resource_controllers(),
+            TenantSettingsController,
+            TrackController,
+            RouteAuditController,
+            DailyReportController,
         ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],

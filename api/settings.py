@@ -14,6 +14,8 @@ from pathlib import Path
 
 #: Largest sync push body, bytes (the protocol's limit).
 MAX_PUSH_BYTES = 5_000_000
+#: Largest ``POST /v1/tracks`` body, bytes (10 000 points with every optional field fit in 2 MB).
+MAX_TRACK_BODY_BYTES = 4_000_000
 
 
 def _env(name: str, default: str) -> str:
@@ -65,7 +67,7 @@ class Settings:
     # Request body limits: small for JSON, larger for the sync push, largest for media.
     max_json_body_bytes: int = 1_000_000
     max_push_bytes: int = MAX_PUSH_BYTES
-    max_track_body_bytes: int = 4_000_000
+    max_track_body_bytes: int = MAX_TRACK_BODY_BYTES
     max_upload_bytes: int = 40_000_000
     max_upload_pixels: int = 60_000_000
     max_push_mutations: int = 1000

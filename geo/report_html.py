@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from html import escape
 
 from geo.checkin import CheckInMark
 from geo.track.result import DayAnalysis
 
-__all__ = ["day_report_html"]
+__all__ = ["ReportSection", "day_report_html"]
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif;color:#212529;margin:24px}
@@ -30,6 +31,16 @@ img{max-width:100%;border:1px solid #dcdcd6}
 """.strip()
 
 
+@dataclass(frozen=True, slots=True)
+class ReportSection:
+    """An extra titled table after the audit's own (visits, expenses ...); every cell is text and
+    is escaped."""
+
+    title: str
+    head: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+
 def day_report_html(
     analysis: DayAnalysis,
     *,
@@ -38,6 +49,7 @@ def day_report_html(
     check_ins: Sequence[CheckInMark] = (),
     customer_names: Mapping[str, str] | None = None,
     tz: tzinfo = UTC,
+    sections: Sequence[ReportSection] = (),
 ) -> str:
     """A complete HTML document: summary, map, stops, deviations and check-ins.
 
@@ -48,6 +60,7 @@ def day_report_html(
         check_ins: the day's check-ins with their verdicts.
         customer_names: display names by customer id; escaped.
         tz: time zone for the printed times (the tenant's zone).
+        sections: further tables appended at the end (the daily report's visits, expenses ...).
     """
     names = dict(customer_names or {})
     s = analysis.summary
@@ -129,6 +142,9 @@ def day_report_html(
                 raw_columns=(1,),
             )
         )
+    for section in sections:
+        parts.append(f"<h2>{escape(section.title)}</h2>")
+        parts.append(_table(section.head, section.rows))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -1,0 +1,157 @@
+"""Storage of raw track points: bulk idempotent insert and one rep-day read.
+
+PostgreSQL: the batch is copied (binary ``COPY``) into a per-connection temporary table and moved
+with ``INSERT … SELECT … ON CONFLICT (device_id, t_ms) DO NOTHING``, whose row count is the
+number stored; the temporary table empties itself at commit. SQLite: one ``executemany`` of
+``INSERT OR IGNORE``. Both run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from geo.ingest import ParsedBatch
+from geo.local_dates import day_to_date
+from geo.models import TrackPoint
+
+__all__ = ["DayPoints", "TrackRepository"]
+
+_COLUMNS = ("t_ms", "local_date", "lat", "lon", "accuracy_m", "speed_mps", "heading", "provider", "is_mock")
+_STAGING = "track_points_incoming"
+_CREATE_STAGING = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ("
+    "t_ms bigint, local_date date, lat double precision, lon double precision,"
+    " accuracy_m double precision, speed_mps double precision, heading double precision,"
+    " provider varchar(16), is_mock boolean) ON COMMIT DELETE ROWS"
+)
+_MOVE_STAGED = (
+    "INSERT INTO track_points (tenant_id, rep_id, device_id, " + ", ".join(_COLUMNS) + ") "
+    "SELECT $1, $2, $3, " + ", ".join(_COLUMNS) + f" FROM {_STAGING} "
+    "ON CONFLICT (device_id, t_ms) DO NOTHING"
+)
+_SQLITE_INSERT = (
+    "INSERT OR IGNORE INTO track_points (tenant_id, rep_id, device_id, "
+    + ", ".join(_COLUMNS)
+    + ") VALUES ("
+    + ", ".join("?" * (len(_COLUMNS) + 3))
+    + ")"
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DayPoints:
+    """One rep-day of stored fixes, sorted by time (columns; NaN where unknown)."""
+
+    t_ms: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    accuracy_m: np.ndarray
+    speed_mps: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.t_ms.size)
+
+
+def _optional(values: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in values.tolist()]  # NaN != NaN
+
+
+class TrackRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert(
+        self, tenant_id: uuid.UUID, rep_id: uuid.UUID, device_id: uuid.UUID, batch: ParsedBatch
+    ) -> int:
+        """Store the batch's points; returns how many were new (the rest were already stored)."""
+        if batch.count == 0:
+            return 0
+        conn = await self.session.connection()
+        days = {d: day_to_date(d) for d in np.unique(batch.local_day).tolist()}
+        columns = [
+            batch.t_ms.tolist(),
+            [days[d] for d in batch.local_day.tolist()],
+            batch.lat.tolist(),
+            batch.lon.tolist(),
+            _optional(batch.accuracy_m),
+            _optional(batch.speed_mps),
+            _optional(batch.heading),
+            batch.provider,
+            batch.is_mock,
+        ]
+        if conn.dialect.name == "postgresql":
+            return await self._insert_postgres(conn, tenant_id, rep_id, device_id, columns)
+        return await self._insert_sqlite(conn, tenant_id, rep_id, device_id, columns)
+
+    async def _insert_postgres(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        rep_id: uuid.UUID,
+        device_id: uuid.UUID,
+        columns: list[list[Any]],
+    ) -> int:
+        raw = await conn.get_raw_connection()
+        pg: Any = raw.driver_connection
+        if not pg.is_in_transaction():
+            # Let SQLAlchemy open the transaction it will commit (its adapter begins lazily).
+            await conn.exec_driver_sql("SELECT 1")
+        await pg.execute(_CREATE_STAGING)
+        await pg.copy_records_to_table(_STAGING, records=zip(*columns, strict=True), columns=_COLUMNS)
+        status: str = await pg.execute(_MOVE_STAGED, tenant_id, rep_id, device_id)
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def _insert_sqlite(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        rep_id: uuid.UUID,
+        device_id: uuid.UUID,
+        columns: list[list[Any]],
+    ) -> int:
+        dialect = conn.dialect
+        table = TrackPoint.__table__
+        as_uuid = table.c.device_id.type.dialect_impl(dialect).bind_processor(dialect)
+        as_date = table.c.local_date.type.dialect_impl(dialect).bind_processor(dialect)
+        as_bool = table.c.is_mock.type.dialect_impl(dialect).bind_processor(dialect)
+        ids = tuple(as_uuid(v) if as_uuid else v for v in (tenant_id, rep_id, device_id))
+        dates = {d: as_date(d) if as_date else d for d in set(columns[1])}
+        columns[1] = [dates[d] for d in columns[1]]
+        if as_bool is not None:
+            columns[8] = [None if v is None else as_bool(v) for v in columns[8]]
+        rows = [ids + row for row in zip(*columns, strict=True)]
+        result = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+        return int(result.rowcount)
+
+    async def day(self, tenant_id: uuid.UUID, rep_id: uuid.UUID, day: date) -> DayPoints:
+        """The rep's fixes of one calendar day (tenant zone), by time."""
+        rows = (
+            await self.session.execute(
+                select(
+                    TrackPoint.t_ms,
+                    TrackPoint.lat,
+                    TrackPoint.lon,
+                    TrackPoint.accuracy_m,
+                    TrackPoint.speed_mps,
+                )
+                .where(
+                    TrackPoint.tenant_id == tenant_id,
+                    TrackPoint.rep_id == rep_id,
+                    TrackPoint.local_date == day,
+                )
+                .order_by(TrackPoint.t_ms)
+            )
+        ).all()
+        if not rows:
+            empty = np.zeros(0, dtype=np.float64)
+            return DayPoints(np.zeros(0, dtype=np.int64), empty, empty, empty, empty)
+        t_ms = np.array([r[0] for r in rows], dtype=np.int64)
+        values = np.array([r[1:] for r in rows], dtype=np.float64)  # None -> NaN
+        return DayPoints(t_ms, values[:, 0], values[:, 1], values[:, 2], values[:, 3])

@@ -1,0 +1,275 @@
+"""POST /v1/tracks: idempotent bulk ingestion, per-point refusals, ownership, the tenant's day."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from api.lib.clock import rfc3339
+from geo.models import TrackPoint
+from tests.factories import login
+from tests.geo_api.helpers import local_day, local_time, point, post_points
+
+
+def walk(start: datetime, n: int, step_s: float = 5.0) -> list[dict]:
+    """``n`` fixes walking north from People's Square, one every ``step_s`` seconds."""
+    return [
+        point(start + timedelta(seconds=i * step_s), 31.2304 + i * 1e-5, 121.4737, accuracy_m=8.0)
+        for i in range(n)
+    ]
+
+
+async def stored(session_factory, **where) -> list[TrackPoint]:
+    async with session_factory() as s:
+        q = select(TrackPoint).order_by(TrackPoint.t_ms)
+        for key, value in where.items():
+            q = q.where(getattr(TrackPoint, key) == value)
+        return list(await s.scalars(q))
+
+
+async def test_batch_is_stored_with_rep_device_and_local_day(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    day = local_day(1)
+    points = walk(local_time(day, 9), 100)
+    points[3].update(speed_mps=1.5, heading=90.0, provider="gps", is_mock=False)
+    r = await post_points(client, rep, points)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 100, "duplicates": 0, "rejected": []}
+    rows = await stored(session_factory)
+    assert len(rows) == 100
+    assert {r.rep_id for r in rows} == {world.users["rep1"]}
+    assert {r.tenant_id for r in rows} == {world.tenant_a}
+    assert {str(r.device_id) for r in rows} == {rep["device_id"]}
+    assert {r.local_date for r in rows} == {day}
+    fourth = rows[3]
+    assert (fourth.speed_mps, fourth.heading, fourth.provider, fourth.is_mock) == (1.5, 90.0, "gps", False)
+    assert fourth.accuracy_m == 8.0
+    assert rows[0].speed_mps is None
+    assert rows[0].provider is None
+    assert rows[0].is_mock is None
+    assert fourth.t_ms == int(local_time(day, 9).timestamp() * 1000) + 15_000
+    assert abs(fourth.lat - (31.2304 + 3e-5)) < 1e-12
+
+
+async def test_reposting_counts_duplicates_and_stores_nothing_twice(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    points = walk(local_time(local_day(1), 10), 50)
+    assert (await post_points(client, rep, points)).json()["accepted"] == 50
+    again = (await post_points(client, rep, points)).json()
+    assert again == {"accepted": 0, "duplicates": 50, "rejected": []}
+    more = walk(local_time(local_day(1), 11), 10)
+    mixed = points[:20] + more
+    random.Random(3).shuffle(mixed)
+    assert (await post_points(client, rep, mixed)).json() == {
+        "accepted": 10,
+        "duplicates": 20,
+        "rejected": [],
+    }
+    assert len(await stored(session_factory)) == 60
+
+
+async def test_same_timestamp_twice_in_one_batch_keeps_the_first(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    at = local_time(local_day(1), 12)
+    r = await post_points(
+        client, rep, [point(at, 31.0, 121.0), point(at, 32.0, 122.0), point(at, 33.0, 123.0)]
+    )
+    assert r.json() == {"accepted": 1, "duplicates": 2, "rejected": []}
+    (row,) = await stored(session_factory)
+    assert (row.lat, row.lon) == (31.0, 121.0)
+
+
+async def test_late_and_out_of_order_points_are_accepted(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    day = local_day(6)  # a phone that was offline for most of a week
+    points = walk(local_time(day, 9), 30)
+    evens, odds = points[::2], points[1::2]
+    r1 = await post_points(client, rep, list(reversed(evens)))
+    r2 = await post_points(client, rep, odds[::-1])
+    assert r1.json()["accepted"] == 15
+    assert r2.json()["accepted"] == 15
+    rows = await stored(session_factory, local_date=day)
+    assert len(rows) == 30
+    lats = [r.lat for r in rows]
+    assert lats == sorted(lats)  # time order is position order on this walk
+
+
+async def test_mixed_batch_refuses_bad_points_by_index_and_stores_the_rest(
+    client, world, session_factory
+) -> None:
+    rep = await login(client, "rep1")
+    now = datetime.now(UTC)
+    base = local_time(local_day(1), 14)
+    good = [point(base + timedelta(seconds=i), 31.2, 121.4) for i in range(2)]
+    bad = {
+        1: point(base, 91.0, 121.4),
+        2: point(base, 31.2, -181.0),
+        4: point(now + timedelta(hours=2), 31.2, 121.4),
+        5: point(now - timedelta(days=45), 31.2, 121.4),
+        6: point(base, 31.2, 121.4, accuracy_m=-3.0),
+        7: point(base, 31.2, 121.4, speed_mps=-1.0),
+        8: point(base, 31.2, 121.4, heading=400.0),
+        9: {"t": rfc3339(base), "lon": 121.4},
+        10: {"t": "2025-01-01T08:00:00", "lat": 31.2, "lon": 121.4},
+        11: point(base, 31.2, 121.4, altitude_m=12.0),
+        12: point(base, "31.2", 121.4),
+        13: "not a point",
+        14: point(base, 31.2, 121.4, provider="x" * 17),
+    }
+    points: list = []
+    g = iter(good)
+    for i in range(15):
+        points.append(bad.get(i) or next(g))
+    # NaN and Infinity as some encoders write them, and a number beyond a double.
+    body = json.dumps({"device_id": rep["device_id"], "points": points})
+    points_nan = [point(base, 31.2, 121.4) for _ in range(3)]
+    tail = json.dumps(points_nan)
+    tail = tail.replace('"lat": 31.2', '"lat": NaN', 1).replace('"lon": 121.4', '"lon": 1e999', 2)
+    tail = tail.replace('"lon": 121.4', '"lon": -Infinity', 1)
+    body = body[: body.rindex("]")] + ", " + tail[1:-1] + "]}"
+    r = await client.post(
+        "/v1/tracks", headers={**rep["headers"], "Content-Type": "application/json"}, content=body.encode()
+    )
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert [(x["index"], x["code"], x["field"]) for x in got["rejected"]] == [
+        (1, "lat_out_of_range", "lat"),
+        (2, "lon_out_of_range", "lon"),
+        (4, "time_in_future", "t"),
+        (5, "time_too_old", "t"),
+        (6, "invalid_accuracy", "accuracy_m"),
+        (7, "invalid_speed", "speed_mps"),
+        (8, "invalid_heading", "heading"),
+        (9, "invalid_point", "lat"),
+        (10, "invalid_point", "t"),
+        (11, "invalid_point", "altitude_m"),
+        (12, "invalid_point", "lat"),
+        (13, "invalid_point", None),
+        (14, "invalid_point", "provider"),
+        (15, "not_finite", "lat"),
+        (16, "not_finite", "lon"),
+        (17, "not_finite", "lon"),
+    ]
+    assert got["accepted"] == 2
+    assert got["duplicates"] == 0
+    rows = await stored(session_factory)
+    assert [r.t_ms for r in rows] == [int((base + timedelta(seconds=i)).timestamp() * 1000) for i in range(2)]
+
+
+async def test_every_point_refused_still_answers_200(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    at = local_time(local_day(1), 9)
+    r = await post_points(client, rep, [point(at, 95.0, 0.0), point(at, 0.0, 200.0)])
+    assert r.status_code == 200
+    assert r.json() == {
+        "accepted": 0,
+        "duplicates": 0,
+        "rejected": [
+            {"index": 0, "code": "lat_out_of_range", "field": "lat"},
+            {"index": 1, "code": "lon_out_of_range", "field": "lon"},
+        ],
+    }
+    assert await stored(session_factory) == []
+
+
+async def test_more_than_10000_points_is_refused_whole(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    points = walk(local_time(local_day(2), 6), 10_001, step_s=1.0)
+    r = await post_points(client, rep, points)
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "payload_too_large"
+    assert r.json()["max_points"] == 10_000
+    assert await stored(session_factory) == []
+    r = await post_points(client, rep, points[:10_000])
+    assert r.json()["accepted"] == 10_000
+
+
+async def test_empty_batch(client, world) -> None:
+    rep = await login(client, "rep1")
+    r = await post_points(client, rep, [])
+    assert r.status_code == 200
+    assert r.json() == {"accepted": 0, "duplicates": 0, "rejected": []}
+
+
+async def test_malformed_and_invalid_bodies(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    headers = {**rep["headers"], "Content-Type": "application/json"}
+    r = await client.post("/v1/tracks", headers=headers, content=b'{"device_id": "x", "points": [')
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "malformed_json"
+    for body in (
+        {"points": []},
+        {"device_id": "not-a-uuid", "points": []},
+        {"device_id": rep["device_id"], "points": {}},
+        {"device_id": rep["device_id"], "points": [], "extra": 1},
+        [],
+    ):
+        r = await client.post("/v1/tracks", headers=headers, content=json.dumps(body).encode())
+        assert r.status_code == 422, body
+        assert r.json()["code"] == "validation_failed"
+    assert await stored(session_factory) == []
+
+
+async def test_device_must_be_the_callers(client, world, session_factory) -> None:
+    rep1 = await login(client, "rep1")
+    rep2 = await login(client, "rep2")
+    pts = walk(local_time(local_day(1), 9), 3)
+    for device in (rep2["device_id"], str(uuid.uuid4())):
+        r = await post_points(client, rep1, pts, device=device)
+        assert r.status_code == 403
+        assert r.json()["code"] == "device_mismatch"
+    assert await stored(session_factory) == []
+    # The rep's other phone (signed in separately) is theirs.
+    other_phone = await login(client, "rep1", device=uuid.uuid4())
+    r = await post_points(client, rep1, pts, device=other_phone["device_id"])
+    assert r.json()["accepted"] == 3
+    assert {str(p.device_id) for p in await stored(session_factory)} == {other_phone["device_id"]}
+
+
+async def test_unauthenticated(client, world) -> None:
+    r = await client.post("/v1/tracks", json={"device_id": str(uuid.uuid4()), "points": []})
+    assert r.status_code == 401
+
+
+async def test_local_date_is_the_tenants_calendar_day(client, world, session_factory) -> None:
+    rep = await login(client, "rep1")
+    day = local_day(3)
+    late_evening = local_time(day, 23, 30)  # 15:30 UTC: the same UTC date ...
+    after_midnight = local_time(day + timedelta(days=1), 0, 10)  # 16:10 UTC: still the same UTC date
+    assert late_evening.date() == after_midnight.date()
+    early_morning = local_time(day, 7, 45)  # 23:45 UTC the evening before
+    assert early_morning.date() == day - timedelta(days=1)
+    r = await post_points(
+        client,
+        rep,
+        [point(t, 31.23, 121.47) for t in (late_evening, after_midnight, early_morning)],
+    )
+    assert r.json()["accepted"] == 3
+    by_time = {r.t_ms: r.local_date for r in await stored(session_factory)}
+    assert by_time[int(late_evening.timestamp() * 1000)] == day
+    assert by_time[int(after_midnight.timestamp() * 1000)] == day + timedelta(days=1)
+    assert by_time[int(early_morning.timestamp() * 1000)] == day
+    # A tenant in London puts the same instants on its own days.
+    rep_b = await login(client, "rep_b")
+    r = await post_points(client, rep_b, [point(late_evening, 51.5, -0.12)])
+    assert r.json()["accepted"] == 1
+    (row,) = await stored(session_factory, rep_id=world.users["rep_b"])
+    assert row.local_date == late_evening.date()  # 15:30 UTC is 15:30 or 16:30 in London
+
+
+async def test_points_of_different_devices_at_the_same_time_are_both_kept(
+    client, world, session_factory
+) -> None:
+    rep1 = await login(client, "rep1")
+    rep2 = await login(client, "rep2")
+    at = local_time(local_day(1), 9)
+    assert (await post_points(client, rep1, [point(at, 31.2, 121.4)])).json()["accepted"] == 1
+    assert (await post_points(client, rep2, [point(at, 31.3, 121.5)])).json()["accepted"] == 1
+    async with session_factory() as s:
+        assert await s.scalar(select(func.count()).select_from(TrackPoint)) == 2
