@@ -21,6 +21,8 @@ from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.jobs.runtime import build_worker
 from api.lib.errors import exception_to_problem
+from api.media.controllers import media_router
+from api.media.runtime import build_media_runtime
 from api.resources.routes import resource_controllers
 from api.settings import Settings, get_settings
 from sync.controllers import SyncController
@@ -47,7 +49,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.clock = clock
         app.state.after_merge = after_merge_hooks(app.state)
         app.state.push_service = PushService(db.sessions, clock, after_merge=app.state.after_merge)
-        app.state.worker = build_worker(db, settings) if settings.run_worker else None
+        app.state.media = build_media_runtime(settings)
+        app.state.storage = app.state.media.storage
+        media_services = {"media": app.state.media, "storage": app.state.storage}
+        app.state.worker = build_worker(db, settings, media_services) if settings.run_worker else None
         try:
             async with anyio.create_task_group() as tg:
                 if app.state.worker is not None:
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamController,
             SyncController,
             *resource_controllers(),
+            media_router(settings),
         ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
