@@ -21,7 +21,7 @@ from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.jobs.runtime import build_worker
 from api.lib.errors import exception_to_problem
-from api.media.controllers import media_router
+from api.media.controllers import EXPOSED_HEADERS, media_router
 from api.media.runtime import build_media_runtime
 from api.resources.routes import resource_controllers
 from api.settings import Settings, get_settings
@@ -80,7 +80,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(state),
         exception_handlers={Exception: exception_to_problem},
         request_max_body_size=settings.max_json_body_bytes,
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins), expose_headers=list(EXPOSED_HEADERS)
+        )
+        if settings.cors_origins
+        else None,
         openapi_config=OpenAPIConfig(
             title="Fieldline API",
             version="1.0.0",

@@ -43,6 +43,20 @@ MULTIPART_OVERHEAD: Final = 64 * 1024
 #: Content-addressed bytes never change: caches may keep them for a year without asking.
 IMMUTABLE: Final = "private, max-age=31536000, immutable"
 _COPY_BUFFER: Final = 1024 * 1024
+#: Response headers browser tus clients must be able to read (CORS).
+EXPOSED_HEADERS: Final = (
+    "Location",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Expires",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Tus-Checksum-Algorithm",
+    tus.MEDIA_ID_HEADER,
+    "ETag",
+)
 
 
 def _runtime(request: Request[Any, Any, Any]) -> MediaRuntime:

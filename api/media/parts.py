@@ -66,6 +66,28 @@ def remove_part(path: Path) -> None:
         path.unlink()
 
 
+def stale_parts(upload_dir: Path, older_than: float) -> dict[uuid.UUID, Path]:
+    """Part files not written since ``older_than`` (epoch seconds), by upload id."""
+    found: dict[uuid.UUID, Path] = {}
+    for path in (upload_dir / "parts").glob("*.part"):
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if path.stat().st_mtime < older_than:
+                found[uuid.UUID(hex=path.stem)] = path
+    return found
+
+
+def remove_stale_incoming(upload_dir: Path, older_than: float) -> int:
+    """One-shot uploads are spooled under ``incoming/`` for the length of a request; remove
+    what a crash left behind."""
+    removed = 0
+    for path in (upload_dir / "incoming").glob("oneshot-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < older_than:
+                path.unlink()
+                removed += 1
+    return removed
+
+
 class LockedPart:
     """An open, exclusively locked part file."""
 

@@ -162,6 +162,10 @@ class MediaRepository:
             delete(Upload).where(Upload.id == upload_id).execution_options(synchronize_session=False)
         )
 
+    async def existing_uploads(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        rows = await self.session.scalars(select(Upload.id).where(Upload.id.in_(ids)))
+        return set(rows)
+
     async def expired_uploads(self, now: datetime, limit: int = 500) -> list[uuid.UUID]:
         rows = await self.session.scalars(select(Upload.id).where(Upload.expires_at < now).limit(limit))
         return list(rows)

@@ -22,7 +22,15 @@ from api.lib.errors import BadRequest, DomainError, Gone, NotFound, ValidationFa
 from api.lib.ids import uuid7
 from api.media import tus
 from api.media.ingest import MediaIngest, MediaRefused, check_kind
-from api.media.parts import create_part, locked_part, part_path, part_size, remove_part
+from api.media.parts import (
+    create_part,
+    locked_part,
+    part_path,
+    part_size,
+    remove_part,
+    remove_stale_incoming,
+    stale_parts,
+)
 from api.media.repository import MediaRepository
 from media.models import Upload
 
@@ -115,9 +123,9 @@ class UploadService:
             created_at=now,
             updated_at=now,
         )
-        await asyncio.to_thread(create_part, self._path(upload.id))
         async with write_session(self.db.sessions) as session:
             session.add(upload)
+        await asyncio.to_thread(create_part, self._path(upload.id))
         if body is None:
             return _state(upload)
         return await self.append(principal, upload.id, offset=0, chunks=body, checksum=checksum)
@@ -217,9 +225,20 @@ class UploadService:
 
     # -- housekeeping ---------------------------------------------------------------------------
     async def sweep_expired(self, now: datetime | None = None) -> int:
-        """Remove expired uploads (rows and part files); returns how many."""
+        """Remove expired uploads (rows and part files), and spool files a crash left without a
+        row; returns how many uploads were removed."""
+        now = now or utcnow()
         async with self.db.sessions() as session:
-            expired = await MediaRepository(session).expired_uploads(now or utcnow())
+            expired = await MediaRepository(session).expired_uploads(now)
         for upload_id in expired:
             await self._discard(upload_id, self._path(upload_id))
+        cutoff = (now - timedelta(seconds=self.runtime.upload_expiry_s)).timestamp()
+        await asyncio.to_thread(remove_stale_incoming, self.runtime.upload_dir, now.timestamp() - 3600)
+        leftovers = await asyncio.to_thread(stale_parts, self.runtime.upload_dir, cutoff)
+        if leftovers:
+            async with self.db.sessions() as session:
+                known = await MediaRepository(session).existing_uploads(list(leftovers))
+            for upload_id, path in leftovers.items():
+                if upload_id not in known:
+                    await asyncio.to_thread(remove_part, path)
         return len(expired)

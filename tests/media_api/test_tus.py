@@ -94,9 +94,7 @@ async def test_interrupted_upload_resumes_from_the_server_offset(client, world, 
     assert [p["media_id"] for p in photos["items"]] == [media_id]
 
 
-async def test_offset_mismatch_is_409_and_changes_nothing(client, world) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _offset_mismatch_is_409_and_changes_nothing(client, h, vid) -> None:
     data = at_visit(3)
     location = (await tus_create(client, h, len(data), entity_id=vid)).headers["location"]
     assert (await tus_patch(client, h, location, 0, data[:1000])).status_code == 204
@@ -118,9 +116,7 @@ def _checksum(algorithm: str, data: bytes) -> str:
     return f"{algorithm} {base64.b64encode(digest).decode()}"
 
 
-async def test_checksum_mismatch_is_460_with_the_chunk_discarded(client, world, settings) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _checksum_mismatch_is_460_with_the_chunk_discarded(client, h, vid, settings) -> None:
     data = at_visit(4)
     location = (await tus_create(client, h, len(data), entity_id=vid)).headers["location"]
     first = data[:50_000]
@@ -148,9 +144,7 @@ async def test_checksum_mismatch_is_460_with_the_chunk_discarded(client, world, 
     assert r.headers["fieldline-media-id"]
 
 
-async def test_termination_removes_the_upload_and_its_bytes(client, world, settings) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _termination_removes_the_upload_and_its_bytes(client, h, vid, settings) -> None:
     data = at_visit(5)
     location = (await tus_create(client, h, len(data), entity_id=vid)).headers["location"]
     assert (await tus_patch(client, h, location, 0, data[:10_000])).status_code == 204
@@ -166,9 +160,7 @@ async def test_termination_removes_the_upload_and_its_bytes(client, world, setti
     assert problem(r)["code"] == "not_found"
 
 
-async def test_unsupported_or_missing_tus_version_is_412(client, world) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _unsupported_or_missing_tus_version_is_412(client, h, vid) -> None:
     meta = metadata(kind="visit_photo", entity_id=vid)
     for version in ("0.2.2", None):
         headers = {**h, "Upload-Length": "100", "Upload-Metadata": meta}
@@ -195,9 +187,7 @@ async def test_unsupported_or_missing_tus_version_is_412(client, world) -> None:
     assert (await client.head(location, headers={**h, **TUS})).headers["upload-offset"] == "0"
 
 
-async def test_bad_creation_and_patch_headers(client, world) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _bad_creation_and_patch_headers(client, h, vid) -> None:
     cases = [
         ({"Upload-Metadata": metadata(kind="visit_photo", entity_id=vid)}, 400, "missing_header"),
         (
@@ -235,9 +225,7 @@ async def test_bad_creation_and_patch_headers(client, world) -> None:
     assert problem(r)["code"] == "missing_header"
 
 
-async def test_creation_with_upload_completes_in_one_request(client, world) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _creation_with_upload_completes_in_one_request(client, h, vid) -> None:
     data = at_visit(6)
     r = await tus_create(
         client,
@@ -265,7 +253,7 @@ async def test_creation_with_upload_completes_in_one_request(client, world) -> N
     assert body == data
 
 
-async def test_uploads_belong_to_their_creator(client, world) -> None:
+async def _uploads_belong_to_their_creator(client, world) -> None:
     h1, h2 = await rep(client, "rep1"), await rep(client, "rep2")
     vid = await new_visit(client, h1, world.customers["c0"])
     location = (await tus_create(client, h1, 1000, entity_id=vid)).headers["location"]
@@ -279,9 +267,7 @@ async def test_uploads_belong_to_their_creator(client, world) -> None:
     assert (await client.head(location, headers=TUS)).status_code == 401
 
 
-async def test_a_second_writer_is_refused_while_the_upload_is_locked(client, world, settings) -> None:
-    h = await rep(client)
-    vid = await new_visit(client, h, world.customers["c0"])
+async def _a_second_writer_is_refused_while_the_upload_is_locked(client, h, vid, settings) -> None:
     location = (await tus_create(client, h, 1000, entity_id=vid)).headers["location"]
     [part] = _parts(settings)
     fd = os.open(part, os.O_RDWR)
@@ -307,6 +293,13 @@ async def test_expired_uploads_are_gone_and_swept(client, world, settings, sessi
     r = await tus_patch(client, h, location, 100, b"x" * 100)
     assert r.status_code == 410
     assert problem(r)["code"] == "upload_expired"
+    # Files a crash left behind: a part file without a row, a one-shot spool file.
+    orphan = settings.upload_path / "parts" / f"{'ab' * 16}.part"
+    stray = settings.upload_path / "incoming" / "oneshot-stray"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    for path in (orphan, stray):
+        path.write_bytes(b"x")
+        os.utime(path, (0, 0))
     async with write_session(session_factory) as s:
         await queue.enqueue(s, "media.sweep_uploads", {})
     assert await drain(worker) == 1
@@ -314,4 +307,23 @@ async def test_expired_uploads_are_gone_and_swept(client, world, settings, sessi
         assert await s.scalar(select(func.count()).select_from(Upload)) == 0
         assert await s.scalar(select(func.count()).select_from(Media)) == 0
     assert _parts(settings) == []
+    assert not stray.exists()
     assert (await client.head(location, headers={**h, **TUS})).status_code == 404
+
+
+async def test_refusals_leave_the_upload_as_it_was(client, world, settings) -> None:
+    h = await rep(client)
+    vid = await new_visit(client, h, world.customers["c0"])
+    await _offset_mismatch_is_409_and_changes_nothing(client, h, vid)
+    await _checksum_mismatch_is_460_with_the_chunk_discarded(client, h, vid, settings)
+    await _unsupported_or_missing_tus_version_is_412(client, h, vid)
+    await _bad_creation_and_patch_headers(client, h, vid)
+    await _uploads_belong_to_their_creator(client, world)
+
+
+async def test_termination_locking_and_creation_with_upload(client, world, settings) -> None:
+    h = await rep(client)
+    vid = await new_visit(client, h, world.customers["c0"])
+    await _termination_removes_the_upload_and_its_bytes(client, h, vid, settings)
+    await _a_second_writer_is_refused_while_the_upload_is_locked(client, h, vid, settings)
+    await _creation_with_upload_completes_in_one_request(client, h, vid)
