@@ -21,6 +21,8 @@ from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.jobs.runtime import build_worker
 from api.lib.errors import exception_to_problem
+from api.media.controllers import EXPOSED_HEADERS, media_router
+from api.media.runtime import build_media_runtime
 from api.resources.routes import resource_controllers
 from api.settings import Settings, get_settings
 from api.tenancy.controllers import TenantSettingsController
@@ -49,7 +51,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.clock = clock
         app.state.after_merge = after_merge_hooks(app.state)
         app.state.push_service = PushService(db.sessions, clock, after_merge=app.state.after_merge)
-        app.state.worker = build_worker(db, settings) if settings.run_worker else None
+        app.state.media = build_media_runtime(settings)
+        app.state.storage = app.state.media.storage
+        media_services = {"media": app.state.media, "storage": app.state.storage}
+        app.state.worker = build_worker(db, settings, media_services) if settings.run_worker else None
         try:
             async with anyio.create_task_group() as tg:
                 if app.state.worker is not None:
@@ -74,13 +79,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TrackController,
             RouteAuditController,
             DailyReportController,
+            media_router(settings),
         ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         state=State(state),
         exception_handlers={Exception: exception_to_problem},
         request_max_body_size=settings.max_json_body_bytes,
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins), expose_headers=list(EXPOSED_HEADERS)
+        )
+        if settings.cors_origins
+        else None,
         openapi_config=OpenAPIConfig(
             title="Fieldline API",
             version="1.0.0",

@@ -78,10 +78,20 @@ class Settings:
     worker_poll_interval_s: float = 1.0
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Media: tus part files (a volume every API process can reach), their lifetime, and the
+    # Ed25519 key that signs renditions (generated into var/ in development; required in production).
+    upload_dir: Path | None = None  # default: <var_dir>/uploads
+    upload_expiry_s: int = 24 * 3600
+    provenance_key_file: Path | None = None
+    provenance_retired_keys: tuple[Path, ...] = field(default_factory=tuple)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def upload_path(self) -> Path:
+        return self.upload_dir or self.var_dir / "uploads"
 
     @property
     def is_sqlite(self) -> bool:
@@ -120,6 +130,12 @@ class Settings:
             worker_poll_interval_s=float(_env("WORKER_POLL_INTERVAL", "1.0")),
             log_level=_env("LOG_LEVEL", "INFO"),
             cors_origins=origins,
+            upload_dir=Path(upload_dir) if (upload_dir := _env("UPLOAD_DIR", "")) else None,
+            upload_expiry_s=_env_int("UPLOAD_EXPIRY", 24 * 3600),
+            provenance_key_file=Path(key_file) if (key_file := _env("PROVENANCE_KEY_FILE", "")) else None,
+            provenance_retired_keys=tuple(
+                Path(p.strip()) for p in _env("PROVENANCE_RETIRED_KEYS", "").split(",") if p.strip()
+            ),
         )
 
 

@@ -12,6 +12,7 @@ from api.db.engine import write_session
 from api.jobs import queue
 from api.jobs.worker import JobContext, JobKind, Schedule
 from api.lib.clock import utcnow
+from api.media.render import render_failed, render_media, sweep_uploads
 
 #: Finished jobs are kept this long for inspection.
 KEEP_DONE_JOBS = timedelta(days=7)
@@ -27,10 +28,13 @@ async def prune_jobs(ctx: JobContext, lease: queue.Lease) -> None:
 def job_kinds() -> list[JobKind]:
     return [
         JobKind("jobs.prune", prune_jobs),
+        JobKind("media.render", render_media, on_give_up=render_failed, lease_seconds=300.0),
+        JobKind("media.sweep_uploads", sweep_uploads),
     ]
 
 
 def schedules() -> list[Schedule]:
     return [
         Schedule("jobs.prune", every_s=24 * 3600),
+        Schedule("media.sweep_uploads", every_s=3600),
     ]

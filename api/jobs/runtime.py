@@ -7,11 +7,12 @@ from typing import Any
 from api.db.session import Database
 from api.jobs.registry import job_kinds, schedules
 from api.jobs.worker import JobContext, JobWorker
+from api.media.runtime import worker_services
 from api.settings import Settings
 
 
 def build_worker(db: Database, settings: Settings, services: dict[str, Any] | None = None) -> JobWorker:
-    ctx = JobContext(db=db, services={"settings": settings, **(services or {})})
+    ctx = JobContext(db=db, services={"settings": settings, **worker_services(settings, services)})
     return JobWorker(
         ctx,
         job_kinds(),
