@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.clock = clock
         app.state.after_merge = after_merge_hooks(app.state)
         app.state.push_service = PushService(db.sessions, clock, after_merge=app.state.after_merge)
-        app.state.worker = build_worker(db, settings) if settings.run_worker else None
+        app.state.worker = build_worker(db, settings, {"clock": clock}) if settings.run_worker else None
         try:
             async with anyio.create_task_group() as tg:
                 if app.state.worker is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from api.db.engine import write_session
+from api.expenses.ocr_job import receipt_ocr_kind
 from api.jobs import queue
 from api.jobs.worker import JobContext, JobKind, Schedule
 from api.lib.clock import utcnow
@@ -27,6 +28,7 @@ async def prune_jobs(ctx: JobContext, lease: queue.Lease) -> None:
 def job_kinds() -> list[JobKind]:
     return [
         JobKind("jobs.prune", prune_jobs),
+        receipt_ocr_kind(),
     ]
 
 
