@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.push_service = PushService(db.sessions, clock, after_merge=app.state.after_merge)
         app.state.media = build_media_runtime(settings)
         app.state.storage = app.state.media.storage
-        media_services = {"media": app.state.media, "storage": app.state.storage}
-        app.state.worker = build_worker(db, settings, media_services) if settings.run_worker else None
+        services = {"media": app.state.media, "storage": app.state.storage, "clock": clock}
+        app.state.worker = build_worker(db, settings, services) if settings.run_worker else None
         try:
             async with anyio.create_task_group() as tg:
                 if app.state.worker is not None:

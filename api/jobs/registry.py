@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from api.db.engine import write_session
+from api.expenses.ocr_job import receipt_ocr_kind
 from api.jobs import queue
 from api.jobs.worker import JobContext, JobKind, Schedule
 from api.lib.clock import utcnow
@@ -30,6 +31,7 @@ def job_kinds() -> list[JobKind]:
         JobKind("jobs.prune", prune_jobs),
         JobKind("media.render", render_media, on_give_up=render_failed, lease_seconds=300.0),
         JobKind("media.sweep_uploads", sweep_uploads),
+        receipt_ocr_kind(),
     ]
 
 

@@ -141,6 +141,89 @@ def chinese_receipt(seed: int, *, degrade: bool = True, font_size: int = 30) -> 
     )
 
 
+ENGLISH_ITEMS = (
+    ("CAPPUCCINO", Decimal("4.50")),
+    ("BAGEL", Decimal("3.25")),
+    ("CLUB SANDWICH", Decimal("11.90")),
+    ("ICED TEA", Decimal("2.75")),
+    ("CAESAR SALAD", Decimal("9.80")),
+    ("SOUP OF THE DAY", Decimal("6.40")),
+    ("MUFFIN", Decimal("2.95")),
+)
+
+
+def english_receipt(
+    seed: int,
+    *,
+    merchant: str = "GREEN LEAF CAFE",
+    date: dt.date | None = None,
+    items: tuple[tuple[str, int, Decimal], ...] | None = None,
+    tax_rate: Decimal | None = Decimal("0.08"),
+    currency: str = "USD",
+    degrade: bool = True,
+    font_size: int = 24,
+) -> GeneratedReceipt:
+    """An English restaurant receipt (DejaVu Sans Mono) with known merchant, date, total and tax.
+
+    `items` are (name, quantity, unit price); by default two to four are picked by `seed`. The date
+    is printed as `14 MAR 2025` so that day and month cannot be confused.
+    """
+    rng = random.Random(seed)
+    day = date or dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(0, 300))
+    rows = items or tuple(
+        (name, rng.randint(1, 2), price) for name, price in rng.sample(ENGLISH_ITEMS, rng.randint(2, 4))
+    )
+    subtotal = sum((qty * price for _, qty, price in rows), Decimal("0.00"))
+    tax = (subtotal * tax_rate).quantize(Decimal("0.01")) if tax_rate is not None else None
+    total = subtotal + (tax or Decimal("0"))
+    paid = (total // 10 + 1) * 10
+    width_chars = 30
+    lines = [
+        merchant,
+        f"{rng.randint(10, 99)} MAIN STREET, SPRINGFIELD",
+        f"TEL 555-{rng.randint(1000, 9999)}",
+        f"DATE: {day.day:02d} {day.strftime('%b').upper()} {day.year}  {rng.randint(10, 20)}:{rng.randint(10, 59)}",
+        f"RECEIPT NO: {rng.randint(100_000, 999_999)}",
+        "-" * width_chars,
+    ]
+    for name, qty, price in rows:
+        amount = f"{qty * price:.2f}"
+        lines.append(f"{qty} {name}".ljust(width_chars - len(amount)) + amount)
+    lines.append("-" * width_chars)
+
+    def money_line(label: str, value: Decimal) -> str:
+        amount = f"{value:.2f}"
+        return label.ljust(width_chars - len(amount)) + amount
+
+    lines.append(money_line("SUBTOTAL", subtotal))
+    if tax is not None:
+        lines.append(money_line("SALES TAX", tax))
+    lines += [
+        money_line(f"TOTAL {currency}", total),
+        money_line("CASH", paid),
+        money_line("CHANGE", paid - total),
+        "THANK YOU, COME AGAIN",
+    ]
+    path = font_path(LATIN_FONTS)
+    if path is None:
+        raise FileNotFoundError("no Latin monospace font installed")
+    font = ImageFont.truetype(str(path), size=font_size)
+    width = int(font_size * 0.62 * width_chars) + 2 * font_size
+    height = int(font_size * 1.5 * (len(lines) + 4))
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    y = font_size * 2
+    for index, text in enumerate(lines):
+        x = (width - draw.textlength(text, font=font)) / 2 if index < 3 else font_size
+        draw.text((x, y), text, font=font, fill=rng.randint(0, 40))
+        y += int(font_size * 1.5)
+    if degrade:
+        image = degrade_image(image, rng)
+    return GeneratedReceipt(
+        image=image, merchant=merchant, date=day, total=total, tax=tax, currency=currency, lines=tuple(lines)
+    )
+
+
 def degrade_image(image: Image.Image, rng: random.Random) -> Image.Image:
     angle = rng.uniform(-1.5, 1.5)
     out = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
