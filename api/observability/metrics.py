@@ -59,9 +59,7 @@ JOB_DURATION = Histogram(
     ["kind", "outcome"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
-LOGIN_THROTTLED = Counter(
-    "fieldline_login_throttled_total", "Sign-ins refused by throttling", ["scope"]
-)
+LOGIN_THROTTLED = Counter("fieldline_login_throttled_total", "Sign-ins refused by throttling", ["scope"])
 
 #: Job statuses counted at scrape time (``done`` rows are history, not queue).
 QUEUE_STATUSES = ("queued", "running", "failed")

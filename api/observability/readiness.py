@@ -56,8 +56,10 @@ def _probe_bucket(settings: Settings) -> None:
 
 async def check_storage(settings: Settings, timeout_s: float = TIMEOUT_S) -> str:
     """Local storage: the media root is writable. S3: the bucket answers to these credentials."""
-    probe = (lambda: _probe_bucket(settings)) if settings.storage == "s3" else (
-        lambda: _probe_directory(settings.media_root)
+    probe = (
+        (lambda: _probe_bucket(settings))
+        if settings.storage == "s3"
+        else (lambda: _probe_directory(settings.media_root))
     )
     try:
         async with asyncio.timeout(timeout_s):
