@@ -7,22 +7,27 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig
 
 from api.accounts.admin import TeamController
 from api.accounts.controllers import AuthController, MeController
 from api.accounts.jwt import build_jwt_auth
+from api.accounts.limits import LIMITS_STORE, build_backends, login_throttle, rate_limit_middleware
 from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.jobs.runtime import build_worker
 from api.lib.errors import exception_to_problem
 from api.media.controllers import EXPOSED_HEADERS, media_router
 from api.media.runtime import build_media_runtime
+from api.observability.access import REQUEST_ID_HEADER, AccessLogMiddleware
+from api.observability.endpoints import health, metrics, ready
+from api.observability.logging import logging_config
 from api.resources.routes import resource_controllers
 from api.settings import Settings, get_settings
 from api.tenancy.controllers import TenantSettingsController
@@ -31,11 +36,6 @@ from sync.controllers import SyncController
 from sync.hlc import HybridClock
 from sync.hooks import after_merge_hooks
 from sync.push import PushService
-
-
-@get("/health", opt={"public": True}, include_in_schema=False)
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -66,10 +66,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await engine.dispose()
 
-    state: dict[str, Any] = {"settings": settings}
-    return Litestar(
+    limits_store, attempt_counter = build_backends(settings)
+    state: dict[str, Any] = {
+        "settings": settings,
+        "login_throttle": login_throttle(settings, attempt_counter),
+    }
+    app = Litestar(
         route_handlers=[
             health,
+            ready,
+            metrics,
             AuthController,
             MeController,
             TeamController,
@@ -84,10 +90,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         state=State(state),
+        stores={LIMITS_STORE: limits_store},
+        middleware=[
+            *rate_limit_middleware(settings),
+            PrometheusConfig(app_name="fieldline", prefix="fieldline_http", group_path=True).middleware,
+        ],
+        logging_config=logging_config(settings.log_level),
         exception_handlers={Exception: exception_to_problem},
         request_max_body_size=settings.max_json_body_bytes,
         cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins), expose_headers=list(EXPOSED_HEADERS)
+            allow_origins=list(settings.cors_origins),
+            expose_headers=[
+                *EXPOSED_HEADERS,
+                REQUEST_ID_HEADER,
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+            ],
         )
         if settings.cors_origins
         else None,
@@ -105,3 +124,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    # Outermost layer, around routing and authentication: every request gets an id and a log line.
+    app.asgi_handler = AccessLogMiddleware(app.asgi_handler)
+    return app

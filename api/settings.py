@@ -84,6 +84,17 @@ class Settings:
     upload_expiry_s: int = 24 * 3600
     provenance_key_file: Path | None = None
     provenance_retired_keys: tuple[Path, ...] = field(default_factory=tuple)
+    # Rate limits, requests per minute (0 = off): auth routes per IP (logout per user), sync per user,
+    # everything else per user (per IP when anonymous). Shared through Redis when redis_url is set.
+    rate_limit_per_minute: int = 600
+    auth_rate_limit_per_minute: int = 60
+    sync_rate_limit_per_minute: int = 300
+    # Sign-in throttling: failed attempts allowed per account and per IP within the window.
+    login_max_failures: int = 10
+    login_max_failures_per_ip: int = 100
+    login_window_s: int = 900
+    #: Key prefix in Redis, so deployments can share one Redis.
+    redis_prefix: str = "fieldline"
 
     @property
     def is_production(self) -> bool:
@@ -136,6 +147,14 @@ class Settings:
             provenance_retired_keys=tuple(
                 Path(p.strip()) for p in _env("PROVENANCE_RETIRED_KEYS", "").split(",") if p.strip()
             ),
+            max_json_body_bytes=_env_int("MAX_BODY_BYTES", 1_000_000),
+            rate_limit_per_minute=_env_int("RATE_LIMIT", 600),
+            auth_rate_limit_per_minute=_env_int("AUTH_RATE_LIMIT", 60),
+            sync_rate_limit_per_minute=_env_int("SYNC_RATE_LIMIT", 300),
+            login_max_failures=_env_int("LOGIN_MAX_FAILURES", 10),
+            login_max_failures_per_ip=_env_int("LOGIN_MAX_FAILURES_PER_IP", 100),
+            login_window_s=_env_int("LOGIN_WINDOW", 900),
+            redis_prefix=_env("REDIS_PREFIX", "fieldline"),
         )
 
 

@@ -16,6 +16,7 @@ from api.accounts.principal import Principal
 from api.db.session import provide_db_session
 from api.lib.clock import rfc3339
 from api.lib.errors import BadRequest, Conflict, Forbidden, Gone, PayloadTooLarge, Unavailable
+from api.observability.metrics import observe_pull, observe_push
 from api.settings import MAX_PUSH_BYTES, Settings
 from sync.cursor import CursorError
 from sync.models import SyncConflict
@@ -81,6 +82,7 @@ class SyncController(Controller):
                 extra={"last_seq": exc.last_seq},
                 headers={"Retry-After": "2"},
             ) from exc
+        observe_push(data.mutations, results)
         return PushResponse(last_seq=last_seq, server_hlc=clock.now(), results=results)
 
     @get("/pull", operation_id="SyncPull")
@@ -102,6 +104,7 @@ class SyncController(Controller):
             raise Gone(
                 "The cursor is older than the history kept; bootstrap again", code="cursor_expired"
             ) from exc
+        observe_pull(page["changes"])
         return PullResponse(schema_version=CURRENT_SCHEMA_VERSION, server_hlc=state["clock"].now(), **page)
 
     @get("/conflicts", operation_id="SyncConflicts")

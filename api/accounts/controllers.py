@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +25,11 @@ class AuthController(Controller):
     dependencies = {"session": Provide(provide_db_session)}
 
     @post("/token", operation_id="IssueToken", status_code=200, opt={"public": True})
-    async def token(self, state: State, session: AsyncSession, data: TokenRequest) -> TokenPair:
-        return await AuthService(session, state["settings"]).login(data)
+    async def token(
+        self, request: Request[Any, Any, Any], state: State, session: AsyncSession, data: TokenRequest
+    ) -> TokenPair:
+        service = AuthService(session, state["settings"], throttle=state.get("login_throttle"))
+        return await service.login(data, client_ip=request.client.host if request.client else None)
 
     @post("/refresh", operation_id="RefreshToken", status_code=200, opt={"public": True})
     async def refresh(self, state: State, session: AsyncSession, data: RefreshRequest) -> TokenPair:

@@ -182,6 +182,8 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         if status == 400 and "json" in detail.lower():
             code, title, detail = "malformed_json", "Malformed JSON", "The request body is not valid JSON"
         headers = dict(exc.headers or {})
+        if status == 429 and "Retry-After" not in headers and "RateLimit-Reset" in headers:
+            headers["Retry-After"] = headers["RateLimit-Reset"]
         return problem_response(status, code, title, detail, headers=headers or None)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(

@@ -1,0 +1,1 @@
+"""Request ids and access logs, metrics, and the health and readiness endpoints."""

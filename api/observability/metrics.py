@@ -1,0 +1,154 @@
+"""Prometheus metrics beyond Litestar's per-route request metrics.
+
+- ``fieldline_sync_push_batch_size`` / ``fieldline_sync_pull_page_size``: histograms of mutations
+  per push and changes per pull page.
+- ``fieldline_sync_mutations_total{status}``: pushed mutations by result status.
+- ``fieldline_sync_conflicts_total{entity,reason}``: every loss reported to a phone: field
+  conflicts (``kept_server``, ``overwrote``, ``read_only``, ``locked``, ``invalid_transition``)
+  and rejected mutations (their error code). Retries (``duplicate``) are not counted again.
+- ``fieldline_jobs{kind,status}`` and ``fieldline_job_oldest_queued_seconds{kind}``: the job
+  queue, counted in the database when Prometheus scrapes (:class:`JobQueueCollector`).
+- ``fieldline_job_duration_seconds{kind,outcome}``: observed by job workers through
+  :func:`observe_job`.
+- ``fieldline_login_throttled_total{scope}``: sign-ins refused by throttling (account or ip).
+
+Label values that come from clients are checked against known names so a client cannot create
+new time series.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy import func, select
+
+from api.db.session import Database
+from api.jobs.models import Job
+from api.lib.clock import utcnow
+
+log = logging.getLogger("fieldline.metrics")
+
+_LABEL = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+PUSH_BATCH_SIZE = Histogram(
+    "fieldline_sync_push_batch_size",
+    "Mutations per sync push",
+    buckets=(0, 1, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
+PULL_PAGE_SIZE = Histogram(
+    "fieldline_sync_pull_page_size",
+    "Changes per sync pull page",
+    buckets=(0, 1, 10, 50, 100, 250, 500, 1000),
+)
+SYNC_MUTATIONS = Counter("fieldline_sync_mutations_total", "Pushed mutations by result status", ["status"])
+SYNC_CONFLICTS = Counter(
+    "fieldline_sync_conflicts_total",
+    "Conflicts and refusals reported to phones, by entity and reason",
+    ["entity", "reason"],
+)
+JOB_DURATION = Histogram(
+    "fieldline_job_duration_seconds",
+    "Time a job worker spent on one job",
+    ["kind", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+LOGIN_THROTTLED = Counter("fieldline_login_throttled_total", "Sign-ins refused by throttling", ["scope"])
+
+#: Job statuses counted at scrape time (``done`` rows are history, not queue).
+QUEUE_STATUSES = ("queued", "running", "failed")
+
+
+def _label(value: Any, known: Iterable[str] | None = None) -> str:
+    if not isinstance(value, str) or not _LABEL.match(value):
+        return "other"
+    if known is not None and value not in known:
+        return "other"
+    return value
+
+
+def observe_push(mutations: Sequence[Any], results: Sequence[dict[str, Any]]) -> None:
+    """Record one push: its size, each result's status, and every conflict or refusal."""
+    from sync.entities import ENTITIES
+
+    PUSH_BATCH_SIZE.observe(len(mutations))
+    entity_by_seq = {getattr(m, "seq", None): getattr(m, "entity", None) for m in mutations}
+    for result in results:
+        status = _label(result.get("status"))
+        SYNC_MUTATIONS.labels(status).inc()
+        if status == "duplicate":
+            continue
+        entity = _label(entity_by_seq.get(result.get("seq")), ENTITIES)
+        for conflict in result.get("conflicts") or ():
+            outcome = conflict.get("outcome")
+            reason = conflict.get("code") if outcome == "rejected" else outcome
+            SYNC_CONFLICTS.labels(entity, _label(reason)).inc()
+        if status == "rejected" and isinstance(result.get("error"), dict):
+            SYNC_CONFLICTS.labels(entity, _label(result["error"].get("code"))).inc()
+
+
+def observe_pull(changes: Sequence[Any]) -> None:
+    PULL_PAGE_SIZE.observe(len(changes))
+
+
+def observe_job(kind: str, seconds: float, outcome: str) -> None:
+    """For job workers: one finished job (``outcome``: ``done``, ``failed``, ``retry``, ...)."""
+    JOB_DURATION.labels(_label(kind), _label(outcome)).observe(max(seconds, 0.0))
+
+
+class JobQueueCollector(Collector):
+    """Job counts by kind and status, read from the database when Prometheus scrapes.
+
+    ``collect`` is synchronous, so the scrape handler awaits :meth:`refresh` first and
+    ``collect`` reports that snapshot. If the database does not answer, the queue metrics are
+    left out and ``fieldline_job_queue_scrape_ok`` is 0.
+    """
+
+    def __init__(self) -> None:
+        self._counts: list[tuple[str, str, int]] = []
+        self._oldest: list[tuple[str, float]] = []
+        self._ok = False
+
+    async def refresh(self, db: Database, timeout_s: float = 2.0) -> None:
+        try:
+            async with asyncio.timeout(timeout_s), db.sessions() as session:
+                counts = await session.execute(
+                    select(Job.kind, Job.status, func.count())
+                    .where(Job.status.in_(QUEUE_STATUSES))
+                    .group_by(Job.kind, Job.status)
+                )
+                oldest = await session.execute(
+                    select(Job.kind, func.min(Job.run_after)).where(Job.status == "queued").group_by(Job.kind)
+                )
+                now = utcnow()
+                self._counts = [(str(k), str(s), int(n)) for k, s, n in counts]
+                self._oldest = [(str(k), max((now - t).total_seconds(), 0.0)) for k, t in oldest if t]
+                self._ok = True
+        except Exception as exc:  # a scrape must not fail because the database is down
+            log.warning("job queue metrics unavailable: %s", type(exc).__name__)
+            self._counts, self._oldest, self._ok = [], [], False
+
+    def collect(self) -> Iterator[Metric]:
+        ok = GaugeMetricFamily("fieldline_job_queue_scrape_ok", "1 if the job queue could be counted")
+        ok.add_metric([], 1.0 if self._ok else 0.0)
+        yield ok
+        jobs = GaugeMetricFamily("fieldline_jobs", "Jobs by kind and status", labels=["kind", "status"])
+        for kind, status, n in self._counts:
+            jobs.add_metric([kind, status], n)
+        yield jobs
+        oldest = GaugeMetricFamily(
+            "fieldline_job_oldest_queued_seconds", "Age of the oldest queued job", labels=["kind"]
+        )
+        for kind, age in self._oldest:
+            oldest.add_metric([kind], age)
+        yield oldest
+
+
+JOB_QUEUE = JobQueueCollector()
+REGISTRY.register(JOB_QUEUE)
