@@ -201,5 +201,47 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
         sys.exit(1)
 
 
+@main.group("sync")
+def sync_group() -> None:
+    """Offline sync maintenance."""
+
+
+@sync_group.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="History window in days [default: FIELDLINE_SYNC_HISTORY_DAYS, 30]",
+)
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
+def sync_prune(days: int | None, batch_size: int) -> None:
+    """Prune sync history older than the window (tombstones, evictions, conflict log, push results).
+
+    Phones whose cursor is older than what was pruned are told to bootstrap again.
+    """
+    from api.db.engine import create_engine, create_session_factory
+    from api.lib.clock import utcnow
+    from sync.history import prune_history
+
+    settings = get_settings()
+    window = days or settings.sync_history_days
+
+    async def go() -> Any:
+        engine = create_engine(settings.database_url, null_pool=True)
+        try:
+            async with create_session_factory(engine)() as session:
+                return await prune_history(session, utcnow(), window, batch_size=batch_size)
+        finally:
+            await engine.dispose()
+
+    report = _run(go())
+    click.echo(
+        f"pruned sync history before {report.cutoff.isoformat()}: {report.tombstones} tombstones, "
+        f"{report.evictions} evictions, {report.conflicts} conflicts, {report.push_results} push results"
+    )
+    for tenant_id, version in sorted(report.purged_through.items()):
+        click.echo(f"tenant {tenant_id}: purged through version {version}")
+
+
 if __name__ == "__main__":
     main()

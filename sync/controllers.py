@@ -18,6 +18,7 @@ from api.lib.clock import rfc3339
 from api.lib.errors import BadRequest, Conflict, Forbidden, Gone, PayloadTooLarge, Unavailable
 from api.observability.metrics import observe_pull, observe_push
 from api.settings import MAX_PUSH_BYTES, Settings
+from sync import schema_versions
 from sync.cursor import CursorError
 from sync.models import SyncConflict
 from sync.pull import CursorExpired, pull
@@ -33,12 +34,12 @@ from sync.schemas import (
 )
 
 #: The entity schema this server speaks, and the one before it (accepted from older apps).
-CURRENT_SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+CURRENT_SCHEMA_VERSION = schema_versions.CURRENT
+SUPPORTED_SCHEMA_VERSIONS = schema_versions.SUPPORTED
 
 
 def check_schema_version(version: int) -> None:
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
+    if not schema_versions.is_supported(version):
         raise Conflict(
             f"schema_version {version} is not supported; supported: {list(SUPPORTED_SCHEMA_VERSIONS)}",
             code="schema_version_unsupported",
@@ -75,7 +76,9 @@ class SyncController(Controller):
             raise PayloadTooLarge(f"at most {settings.max_push_mutations} mutations per push")
         clock = state["clock"]
         try:
-            last_seq, results = await state["push_service"].push(principal, data.client_id, data.mutations)
+            last_seq, results = await state["push_service"].push(
+                principal, data.client_id, data.mutations, schema_version=data.schema_version
+            )
         except PushUnavailable as exc:
             raise Unavailable(
                 "The database is unavailable; retry from last_seq + 1",
@@ -93,19 +96,30 @@ class SyncController(Controller):
         session: AsyncSession,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
+        schema_version: int = CURRENT_SCHEMA_VERSION,
     ) -> PullResponse:
         settings: Settings = state["settings"]
+        check_schema_version(schema_version)
         limit = min(limit, settings.max_pull_limit)
         try:
-            page = await pull(session, principal, secret=settings.secret_key, cursor_text=cursor, limit=limit)
+            page = await pull(
+                session,
+                principal,
+                secret=settings.secret_key,
+                cursor_text=cursor,
+                limit=limit,
+                schema_version=schema_version,
+            )
         except CursorError as exc:
             raise BadRequest(str(exc), code="invalid_cursor") from exc
         except CursorExpired as exc:
             raise Gone(
-                "The cursor is older than the history kept; bootstrap again", code="cursor_expired"
+                "The cursor is older than the history kept (or was made for another schema version); "
+                "bootstrap again",
+                code="cursor_expired",
             ) from exc
         observe_pull(page["changes"])
-        return PullResponse(schema_version=CURRENT_SCHEMA_VERSION, server_hlc=state["clock"].now(), **page)
+        return PullResponse(schema_version=schema_version, server_hlc=state["clock"].now(), **page)
 
     @get("/conflicts", operation_id="SyncConflicts")
     async def conflicts(
@@ -145,4 +159,3 @@ class SyncController(Controller):
             for r in rows
         ]
         return ConflictPage(items=items, limit=limit, offset=offset, total=int(total or 0))
-

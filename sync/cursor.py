@@ -1,8 +1,9 @@
 """Opaque pull cursors, signed and bound to the user and tenant.
 
-A cursor carries the last change number delivered (``after``) and, during a bootstrap, the change
-number the bootstrap started at (``floor``): deletions and evictions at or below the floor are
-skipped, since a replica built from nothing never held those entities.
+A cursor carries the last change number delivered (``after``), the change number the bootstrap
+started at (``floor``: deletions and evictions at or below it are skipped, since a replica built
+from nothing never held those entities) and the entity schema version the replica was built with
+(a replica of another schema version must bootstrap again).
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ class Cursor(msgspec.Struct, array_like=True, frozen=True):
     tenant: str
     after: int
     floor: int
+    schema: int = 1
 
 
 def _sign(key: bytes, payload: bytes) -> bytes:
     return hmac.new(key, payload, hashlib.sha256).digest()[:16]
 
 
-def encode_cursor(secret: str, *, user_id: uuid.UUID, tenant_id: uuid.UUID, after: int, floor: int) -> str:
-    payload = msgspec.msgpack.encode(Cursor(VERSION, user_id.hex, tenant_id.hex, after, floor))
+def encode_cursor(
+    secret: str, *, user_id: uuid.UUID, tenant_id: uuid.UUID, after: int, floor: int, schema: int = 1
+) -> str:
+    payload = msgspec.msgpack.encode(Cursor(VERSION, user_id.hex, tenant_id.hex, after, floor, schema))
     sig = _sign(secret.encode(), payload)
     return base64.urlsafe_b64encode(payload + sig).rstrip(b"=").decode()
 

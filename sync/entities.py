@@ -83,7 +83,6 @@ class EntitySpec:
     tenant_wide: bool = False
 
 
-
 def _f(name: str, tp: Any, **kw: Any) -> tuple[str, FieldSpec]:
     return name, FieldSpec(name, tp, **kw)
 
@@ -175,14 +174,12 @@ def _customer_row(values: Values) -> str | None:
     return None
 
 
-
 def _action_row(values: Values) -> str | None:
     try:
         validate_payload(values["kind"], values.get("payload") or {})
     except Exception as exc:
         return f"payload: {exc}"
     return None
-
 
 
 def _non_negative(value: str) -> None:
@@ -382,4 +379,3 @@ ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec
     for spec in (USER, EXPENSE_CATEGORY, PRODUCT, CUSTOMER, ROUTE_PLAN, VISIT, VISIT_ACTION, EXPENSE, PHOTO)
 }
-

@@ -45,10 +45,17 @@ class SyncClient(TenantMixin, Base):
 
 
 class SyncPushResult(Base):
-    """The results of a run of processed ``seq`` numbers, replayed for retried mutations."""
+    """The results of a run of processed ``seq`` numbers, replayed for retried mutations.
+
+    Kept for the history window (:mod:`sync.history`); a retry older than that is still not applied
+    again, it is answered ``duplicate`` without its original result.
+    """
 
     __tablename__ = "sync_push_results"
-    __table_args__ = (Index("ix_sync_push_results_client_last", "sync_client_id", "last_seq"),)
+    __table_args__ = (
+        Index("ix_sync_push_results_client_last", "sync_client_id", "last_seq"),
+        Index("ix_sync_push_results_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -68,6 +75,7 @@ class SyncConflict(TenantMixin, Base):
     __tablename__ = "sync_conflicts"
     __table_args__ = (
         Index("ix_sync_conflicts_tenant_scope_created", "tenant_id", "scope_rep_id", "created_at"),
+        Index("ix_sync_conflicts_tenant_created", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -89,10 +97,19 @@ class SyncConflict(TenantMixin, Base):
 
 
 class SyncEviction(TenantMixin, Base):
-    """An entity left a rep's scope at ``version`` (e.g. a customer reassigned)."""
+    """An entity left a scope at ``version``.
+
+    ``viewer_id`` null: the entity left rep ``scope_rep_id`` (a customer reassigned, a visit given to
+    another rep); every replica whose scope holds that rep drops it, unless the entity is still in
+    its scope. ``viewer_id`` set: only that user's replica drops it, because the user's own scope
+    shrank (rep ``scope_rep_id`` moved to a team this manager does not lead).
+    """
 
     __tablename__ = "sync_evictions"
-    __table_args__ = (Index("ix_sync_evictions_tenant_version", "tenant_id", "version"),)
+    __table_args__ = (
+        Index("ix_sync_evictions_tenant_version", "tenant_id", "version"),
+        Index("ix_sync_evictions_tenant_created", "tenant_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -101,4 +118,5 @@ class SyncEviction(TenantMixin, Base):
     entity: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     scope_rep_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    viewer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -23,6 +23,7 @@ from sync import hlc as hlc_mod
 from sync.entities import Actor
 from sync.models import SyncClient, SyncPushResult
 from sync.policy import Incoming
+from sync.schema_versions import CURRENT, downgrade_result, upgrade_fields
 from sync.schemas import MutationIn
 from sync.writer import AfterMerge, SyncWriter
 
@@ -44,8 +45,8 @@ def actor_for(principal: Principal) -> Actor:
     return Actor(user_id=principal.user_id, role=principal.role, rep_scope=principal.rep_scope)
 
 
-def normalise(m: MutationIn) -> tuple[Incoming | None, dict[str, Any] | None]:
-    """Check one mutation's shape; returns the mutation or an error."""
+def normalise(m: MutationIn, schema_version: int = CURRENT) -> tuple[Incoming | None, dict[str, Any] | None]:
+    """Check one mutation's shape (and translate it from an older schema); returns it or an error."""
 
     def bad(field: str, message: str) -> tuple[None, dict[str, Any]]:
         return None, {"code": "validation_failed", "message": message, "field": field}
@@ -68,13 +69,16 @@ def normalise(m: MutationIn) -> tuple[Incoming | None, dict[str, Any] | None]:
         return bad("fields", "an upsert needs a fields object")
     if m.op == "delete" and m.fields not in (None, {}):
         return bad("fields", "a delete takes no fields")
+    fields, error = upgrade_fields(schema_version, m.entity, m.fields or {})
+    if error is not None:
+        return None, error
     return Incoming(
         entity=m.entity,
         id=ident,
         op=m.op,
         hlc=m.hlc,
         base_version=m.base_version,
-        fields=m.fields or {},
+        fields=fields,
         seq=m.seq,
     ), None
 
@@ -94,14 +98,22 @@ class PushService:
         self.chunk = chunk
 
     async def push(
-        self, principal: Principal, client_id: uuid.UUID, mutations: list[MutationIn]
+        self,
+        principal: Principal,
+        client_id: uuid.UUID,
+        mutations: list[MutationIn],
+        *,
+        schema_version: int = CURRENT,
     ) -> tuple[int, list[dict[str, Any]]]:
+        """Process a batch; results are stored and answered in the client's schema version."""
         results: list[dict[str, Any] | None] = [None] * len(mutations)
         last_seq = 0
         start = 0
         while start < len(mutations):
             end = min(start + self.chunk, len(mutations))
-            last_seq = await self._chunk_with_retry(principal, client_id, mutations, start, end, results)
+            last_seq = await self._chunk_with_retry(
+                principal, client_id, mutations, start, end, results, schema_version
+            )
             start = end
         if not mutations:
             last_seq = await self._last_seq(principal, client_id)
@@ -116,10 +128,11 @@ class PushService:
         start: int,
         end: int,
         results: list[dict[str, Any] | None],
+        schema_version: int,
     ) -> int:
         for attempt in range(RETRIES + 1):
             try:
-                return await self._chunk(principal, client_id, mutations, start, end, results)
+                return await self._chunk(principal, client_id, mutations, start, end, results, schema_version)
             except IntegrityError:
                 # Another writer created one of these ids concurrently: re-read and merge.
                 if attempt == RETRIES:
@@ -140,6 +153,7 @@ class PushService:
         start: int,
         end: int,
         results: list[dict[str, Any] | None],
+        schema_version: int,
     ) -> int:
         async with write_session(self.sessions) as session:
             client = await _lock_client(session, principal, client_id)
@@ -157,7 +171,7 @@ class PushService:
                     results[i] = {"seq": m.seq, "status": "out_of_order"}
                     continue
                 last = m.seq
-                incoming, error = normalise(m)
+                incoming, error = normalise(m, schema_version)
                 if error is not None or incoming is None:
                     local[i] = {"seq": m.seq, "status": "rejected", "error": error}
                     continue
@@ -177,7 +191,9 @@ class PushService:
                 )
                 outcomes = await writer.apply(to_apply, skewed=skewed)
                 for i, incoming, outcome in zip(slots, to_apply, outcomes, strict=True):
-                    local[i] = outcome.to_wire(incoming.seq)
+                    local[i] = downgrade_result(
+                        schema_version, incoming.entity, outcome.to_wire(incoming.seq)
+                    )
             processed = [local[i] for i in sorted(local)]
             if processed:
                 session.add(

@@ -41,4 +41,3 @@ def bootstrap_window(spec: EntitySpec) -> ColumnElement[bool]:
 
 def in_scope(rep_scope: frozenset[uuid.UUID] | None, owner: uuid.UUID | None, tenant_wide: bool) -> bool:
     return tenant_wide or rep_scope is None or (owner is not None and owner in rep_scope)
-

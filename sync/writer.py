@@ -15,16 +15,26 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.models import User
 from api.customers.models import Customer
 from api.lib.clock import rfc3339, utcnow
-from sync.clock_repository import allocate_versions
+from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
 from sync.policy import Current, Decision, Incoming, merge
+from sync.scope_moves import (
+    CHILD_SPECS,
+    LOCK_ORDER,
+    EvictionNote,
+    TeamMove,
+    load_children,
+    owned_rows,
+    team_managers,
+    team_move,
+)
 
 
 @dataclass
@@ -82,6 +92,16 @@ class Pending:
     old_owner: uuid.UUID | None
     created: bool
     extra_stamped: list[str] = field(default_factory=list)
+    previous: Values | None = None
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(value)
+    return None
 
 
 class SyncWriter:
@@ -102,42 +122,69 @@ class SyncWriter:
         self.lock_rows = lock_rows
         self.client_id = client_id
         self._rows: dict[tuple[str, uuid.UUID], Any] = {}
+        self._children: dict[uuid.UUID, list[tuple[EntitySpec, Any]]] = {}
+        self._absent: set[tuple[str, uuid.UUID]] = set()
+        self._purged_through = 0
 
     async def _load(self, mutations: Sequence[Incoming]) -> None:
+        """Read every row the batch needs, one query per entity type, locking targets in lock order."""
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+        refs: dict[str, set[uuid.UUID]] = defaultdict(set)
+        moving_visits: set[uuid.UUID] = set()
         for m in mutations:
-            if m.entity in ENTITIES:
-                wanted[m.entity].add(m.id)
-                parent = ENTITIES[m.entity].parent
-                if parent and isinstance(m.fields.get(parent[0]), str):
-                    with contextlib.suppress(ValueError):
-                        wanted[parent[1]].add(uuid.UUID(m.fields[parent[0]]))
-        # Existing children name their parent in the row, not the mutation: load those too.
-        for name in ("visit_action", "photo"):
-            if wanted.get(name):
-                await self._fetch(ENTITIES[name], wanted[name])
-                for child_id in wanted[name]:
-                    row = self._rows.get((name, child_id))
+            spec = ENTITIES.get(m.entity)
+            if spec is None:
+                continue
+            wanted[m.entity].add(m.id)
+            fields = m.fields
+            if spec.parent and (pid := _uuid_or_none(fields.get(spec.parent[0]))):
+                wanted[spec.parent[1]].add(pid)
+            if m.entity == "visit":
+                if cid := _uuid_or_none(fields.get("customer_id")):
+                    refs["customer"].add(cid)
+                if "rep_id" in fields:
+                    moving_visits.add(m.id)
+            for ref in ("rep_id", "assigned_rep_id"):
+                if uid := _uuid_or_none(fields.get(ref)):
+                    refs["user"].add(uid)
+        # Children first: existing children name their parent in the row, not the mutation.
+        for spec in CHILD_SPECS:
+            if wanted.get(spec.name):
+                await self._fetch(spec, wanted[spec.name])
+                for child_id in wanted[spec.name]:
+                    row = self._rows.get((spec.name, child_id))
                     if row is not None:
                         wanted["visit"].add(row.visit_id)
-        for name, spec in ENTITIES.items():
-            if wanted.get(name):
-                await self._fetch(spec, wanted[name])
+        if moving_visits:
+            # A visit given to another rep takes its children along: lock them before the visit.
+            self._children = await load_children(self.session, moving_visits, lock=self.lock_rows)
+            for children in self._children.values():
+                for spec, row in children:
+                    self._rows.setdefault((spec.name, row.id), row)
+        for spec in LOCK_ORDER:
+            if wanted.get(spec.name):
+                await self._fetch(spec, wanted[spec.name])
+        for name, ids in refs.items():
+            await self._fetch(ENTITIES[name], ids, lock=False)
+        if any(m.base_version is not None and (m.entity, m.id) not in self._rows for m in mutations):
+            self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
-    async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID]) -> None:
+    async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID], *, lock: bool = True) -> None:
         missing = [i for i in ids if (spec.name, i) not in self._rows]
         if not missing:
             return
         model: Any = spec.model
         stmt = select(model).where(model.id.in_(sorted(missing)))
         if (
-            self.lock_rows
+            lock
+            and self.lock_rows
             and self.session.bind is not None
             and self.session.bind.dialect.name == "postgresql"
         ):
             stmt = stmt.order_by(model.id).with_for_update()
         for row in (await self.session.scalars(stmt)).all():
             self._rows[(spec.name, row.id)] = row
+        self._absent.update((spec.name, i) for i in missing if (spec.name, i) not in self._rows)
 
     def _owner_of(self, spec: EntitySpec, values: Values) -> uuid.UUID | None:
         if spec.tenant_wide:
@@ -171,7 +218,7 @@ class SyncWriter:
 
     async def _get(self, name: str, model: Any, ident: uuid.UUID) -> Any:
         row = self._rows.get((name, ident))
-        if row is None:
+        if row is None and (name, ident) not in self._absent:
             row = await self.session.get(model, ident)
             if row is not None:
                 self._rows[(name, ident)] = row
@@ -215,6 +262,16 @@ class SyncWriter:
             return Outcome(
                 "rejected",
                 error={"code": "id_conflict", "message": "id is taken", "field": "id"},
+                entity=spec.name,
+                id=m.id,
+            ), None
+        if row is None and m.base_version is not None and m.base_version < self._purged_through:
+            # The client saw this entity, and it is gone: deleted, and its tombstone pruned.
+            if m.op == "delete":
+                return Outcome("applied", entity=spec.name, id=m.id), None
+            return Outcome(
+                "rejected",
+                error={"code": "deleted", "message": f"{spec.name} was deleted", "field": None},
                 entity=spec.name,
                 id=m.id,
             ), None
@@ -276,7 +333,14 @@ class SyncWriter:
                 row.location = point_wkt(row.lat, row.lon)
             row.scope_rep_id = new_owner
         row.updated_at = now
-        item = Pending(spec=spec, row=row, decision=decision, old_owner=old_owner, created=created)
+        item = Pending(
+            spec=spec,
+            row=row,
+            decision=decision,
+            old_owner=old_owner,
+            created=created,
+            previous=current.values if current is not None else None,
+        )
         if decision.op != "delete":
             for hook in self.after_merge:
                 extra = await hook(self.session, spec, row, set(decision.changes), self.actor)
@@ -292,30 +356,66 @@ class SyncWriter:
         pending: list[tuple[int, Pending]],
         now: Any,
     ) -> None:
-        evictions: list[tuple[int, Pending]] = [
-            (i, p) for i, p in pending if p.old_owner is not None and p.old_owner != p.row.scope_rep_id
-        ]
-        needed = len(pending) + len(evictions)
+        pending_keys = {(p.spec.name, p.row.id) for _, p in pending}
+        touched: list[Any] = []  # loaded rows that get a new version without a mutation of their own
+        unloaded: dict[str, list[uuid.UUID]] = defaultdict(list)  # the same, not loaded (bulk update)
+        notes = self._children_follow(pending, pending_keys, touched)
+        notes.extend(
+            EvictionNote(p.spec.name, p.row.id, p.old_owner)
+            for _, p in pending
+            if p.old_owner is not None and p.old_owner != p.row.scope_rep_id
+        )
+        for move in await self._team_moves(pending):
+            seen: set[tuple[str, uuid.UUID]] = set()
+            owned = await owned_rows(self.session, self.tenant_id, move.user_id, lock=self.lock_rows)
+            for spec, rid in owned:
+                key = (spec.name, rid)
+                if move.evicts:
+                    notes.append(EvictionNote(spec.name, rid, move.user_id, viewer_id=move.old_viewer))
+                if not move.arrives or key in pending_keys or key in seen:
+                    continue
+                seen.add(key)
+                loaded = self._rows.get(key)
+                if loaded is not None:
+                    touched.append(loaded)
+                else:
+                    unloaded[spec.name].append(rid)
         conflict_rows = self._conflict_rows(mutations, outcomes)
+        if conflict_rows:
+            self.session.add_all(conflict_rows)
+        needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
         if needed == 0:
-            if conflict_rows:
-                self.session.add_all(conflict_rows)
             await self.session.flush()
             return
-        first = await allocate_versions(self.session, self.tenant_id, needed)
-        next_version = first
-        for _, item in evictions:
-            self.session.add(
-                SyncEviction(
-                    tenant_id=self.tenant_id,
-                    version=next_version,
-                    entity=item.spec.name,
-                    entity_id=item.row.id,
-                    scope_rep_id=item.old_owner,
-                    created_at=now,
-                )
+        next_version = await allocate_versions(self.session, self.tenant_id, needed)
+        if notes:
+            await self.session.execute(
+                insert(SyncEviction.__table__),
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "version": next_version + offset,
+                        "entity": note.entity,
+                        "entity_id": note.id,
+                        "scope_rep_id": note.scope_rep_id,
+                        "viewer_id": note.viewer_id,
+                        "created_at": now,
+                    }
+                    for offset, note in enumerate(notes)
+                ],
             )
+            next_version += len(notes)
+        for row in touched:
+            row.version = next_version
             next_version += 1
+        for name, ids in unloaded.items():
+            table: Any = ENTITIES[name].model.__table__
+            await self.session.execute(
+                update(table).where(table.c.id == bindparam("_id")).values(version=bindparam("_version")),
+                [{"_id": rid, "_version": next_version + offset} for offset, rid in enumerate(ids)],
+            )
+            next_version += len(ids)
+        created: dict[str, list[Any]] = defaultdict(list)
         for index, item in pending:
             row = item.row
             row.version = next_version
@@ -329,11 +429,57 @@ class SyncWriter:
             outcomes[index].version = next_version
             outcomes[index].row = row
             if item.created:
-                self.session.add(row)
+                created[item.spec.name].append(row)
             next_version += 1
-        if conflict_rows:
-            self.session.add_all(conflict_rows)
+        # New rows are inserted parents first (a visit and its actions may arrive in one batch).
+        for name in ENTITIES:
+            if created.get(name):
+                self.session.add_all(created[name])
+                await self.session.flush()
         await self.session.flush()
+
+    def _children_follow(
+        self, pending: list[tuple[int, Pending]], pending_keys: set[tuple[str, uuid.UUID]], touched: list[Any]
+    ) -> list[EvictionNote]:
+        """Children of a visit given to another rep move with it (see :mod:`sync.scope_moves`)."""
+        moved = {
+            p.row.id: p.row.scope_rep_id
+            for _, p in pending
+            if p.spec.name == "visit" and not p.created and p.old_owner != p.row.scope_rep_id
+        }
+        notes: list[EvictionNote] = []
+        if not moved:
+            return notes
+        child_names = {spec.name for spec in CHILD_SPECS}
+        for (name, rid), row in self._rows.items():
+            if name not in child_names or row.visit_id not in moved:
+                continue
+            new_owner = moved[row.visit_id]
+            old_owner = row.scope_rep_id
+            if old_owner == new_owner:
+                continue
+            row.scope_rep_id = new_owner
+            if row.deleted_at is not None or (name, rid) in pending_keys:
+                continue  # a tombstone stays put; a child written in this batch gets its own eviction
+            touched.append(row)
+            if old_owner is not None:
+                notes.append(EvictionNote(name, rid, old_owner))
+        return notes
+
+    async def _team_moves(self, pending: list[tuple[int, Pending]]) -> list[TeamMove]:
+        changes = [
+            (p.row.id, (p.previous or {}).get("team_id"), p.row.team_id)
+            for _, p in pending
+            if p.spec.name == "user" and not p.created and "team_id" in p.decision.changes
+        ]
+        if not changes:
+            return []
+        managers = await team_managers(self.session, {t for _, a, b in changes for t in (a, b) if t})
+        moves = [
+            team_move(uid, managers.get(old) if old else None, managers.get(new) if new else None)
+            for uid, old, new in changes
+        ]
+        return [m for m in moves if m is not None]
 
     def _conflict_rows(self, mutations: Sequence[Incoming], outcomes: list[Outcome]) -> list[SyncConflict]:
         rows: list[SyncConflict] = []

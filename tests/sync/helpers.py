@@ -60,13 +60,18 @@ class Phone:
             },
         )
 
-    async def pull_all(self, limit: int = 500) -> list[dict[str, Any]]:
+    async def pull_page(self, limit: int = 500, *, schema_version: int | None = None) -> Any:
+        params: dict[str, Any] = {"limit": limit}
+        if self.cursor:
+            params["cursor"] = self.cursor
+        if schema_version is not None:
+            params["schema_version"] = schema_version
+        return await self.client.get("/v1/sync/pull", headers=self.headers, params=params)
+
+    async def pull_all(self, limit: int = 500, *, schema_version: int | None = None) -> list[dict[str, Any]]:
         changes: list[dict[str, Any]] = []
         while True:
-            params = {"limit": limit}
-            if self.cursor:
-                params["cursor"] = self.cursor
-            r = await self.client.get("/v1/sync/pull", headers=self.headers, params=params)
+            r = await self.pull_page(limit, schema_version=schema_version)
             assert r.status_code == 200, r.text
             page = r.json()
             changes.extend(page["changes"])
@@ -79,3 +84,12 @@ class Phone:
             self.cursor = page["cursor"]
             if not page["has_more"]:
                 return changes
+
+    async def bootstrap(self, limit: int = 500, *, schema_version: int | None = None) -> list[dict[str, Any]]:
+        """Forget the replica and the cursor, and pull from nothing."""
+        self.cursor = None
+        self.replica.clear()
+        return await self.pull_all(limit, schema_version=schema_version)
+
+    def held(self, entity: str) -> set[str]:
+        return {ident for (name, ident) in self.replica if name == entity}

@@ -413,7 +413,7 @@ async def test_schema_versions_and_envelope_errors(client, world) -> None:
     assert r.status_code == 400
     assert r.json()["code"] == "malformed_json"
     info = (await client.get("/v1/sync/info", headers=rep.headers)).json()
-    assert info["schema_versions"] == [1]
+    assert info["schema_versions"] == [0, 1]
     assert info["limits"]["max_mutations"] == 1000
     # Nothing above was processed.
     r = (await rep.push([m])).json()
