@@ -168,9 +168,7 @@ class FieldlineClient:
         await self.uploader.clear()
 
     # --------------------------------------------------------------------------------- writes
-    def _check_fields(
-        self, entity: str, fields: dict[str, Any], allowed: dict[str, tuple[str, ...]]
-    ) -> None:
+    def _check_fields(self, entity: str, fields: dict[str, Any], allowed: dict[str, tuple[str, ...]]) -> None:
         if entity not in models.ENTITY_TYPES:
             raise FieldlineError(f"unknown entity {entity!r}", code="unknown_entity")
         unknown = sorted(set(fields) - set(allowed.get(entity, ())))
@@ -358,4 +356,3 @@ class FieldlineClient:
                 await self.uploader.cancel(state)
                 return
         raise FieldlineError(f"no upload {upload_id} on this device", code="not_found")
-

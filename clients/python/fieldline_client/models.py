@@ -36,14 +36,14 @@ class Fix(TypedDict):
 class LineString(TypedDict):
     """The ``LineString`` value type."""
 
-    type: Literal['LineString']
+    type: Literal["LineString"]
     coordinates: list[tuple[float, float]]
 
 
 class ReviewInput(TypedDict):
     """The ``ReviewInput`` value type."""
 
-    status: Literal['pending', 'approved', 'rejected']
+    status: Literal["pending", "approved", "rejected"]
     comment: NotRequired[str | None]
 
 
@@ -70,7 +70,7 @@ class Customer(TypedDict):
     lon: float | None
     #: geofence radius, metres
     geofence_radius_m: float | None
-    status_tag: Literal['green', 'yellow', 'red'] | None
+    status_tag: Literal["green", "yellow", "red"] | None
     status_reason: str | None
     assigned_rep_id: str | None
     contacts: list[Contact] | None
@@ -91,7 +91,7 @@ class CustomerCreate(TypedDict):
     lon: NotRequired[float | None]
     #: geofence radius, metres
     geofence_radius_m: NotRequired[float | None]
-    status_tag: NotRequired[Literal['green', 'yellow', 'red'] | None]
+    status_tag: NotRequired[Literal["green", "yellow", "red"] | None]
     status_reason: NotRequired[str | None]
     assigned_rep_id: NotRequired[str | None]
     contacts: NotRequired[list[Contact]]
@@ -110,7 +110,7 @@ class CustomerUpdate(TypedDict):
     lon: NotRequired[float | None]
     #: geofence radius, metres
     geofence_radius_m: NotRequired[float | None]
-    status_tag: NotRequired[Literal['green', 'yellow', 'red'] | None]
+    status_tag: NotRequired[Literal["green", "yellow", "red"] | None]
     status_reason: NotRequired[str | None]
     assigned_rep_id: NotRequired[str | None]
     contacts: NotRequired[list[Contact]]
@@ -128,7 +128,7 @@ class Expense(TypedDict):
     rep_id: str | None
     visit_id: str | None
     receipt_media_id: str | None
-    status: Literal['draft', 'processing', 'needs_review', 'submitted', 'approved', 'rejected'] | None
+    status: Literal["draft", "processing", "needs_review", "submitted", "approved", "rejected"] | None
     merchant: str | None
     #: calendar date YYYY-MM-DD
     date: str | None
@@ -150,7 +150,7 @@ class ExpenseCreate(TypedDict):
 
     id: NotRequired[str]
     visit_id: NotRequired[str | None]
-    status: NotRequired[Literal['draft', 'processing', 'needs_review', 'submitted', 'approved', 'rejected']]
+    status: NotRequired[Literal["draft", "processing", "needs_review", "submitted", "approved", "rejected"]]
     merchant: NotRequired[str | None]
     #: calendar date YYYY-MM-DD
     date: NotRequired[str | None]
@@ -169,7 +169,7 @@ class ExpenseUpdate(TypedDict):
     """Fields of a ``expense`` a client may send when updating."""
 
     visit_id: NotRequired[str | None]
-    status: NotRequired[Literal['draft', 'processing', 'needs_review', 'submitted', 'approved', 'rejected']]
+    status: NotRequired[Literal["draft", "processing", "needs_review", "submitted", "approved", "rejected"]]
     merchant: NotRequired[str | None]
     #: calendar date YYYY-MM-DD
     date: NotRequired[str | None]
@@ -347,7 +347,7 @@ class UserCreate(TypedDict):
 
     email: str
     name: str
-    role: Literal['rep', 'manager', 'admin']
+    role: Literal["rep", "manager", "admin"]
     password: str
     team_id: NotRequired[str | None]
     phone: NotRequired[str | None]
@@ -357,7 +357,7 @@ class UserUpdate(TypedDict):
     """Fields of a ``user`` a client may send when updating."""
 
     name: NotRequired[str]
-    role: NotRequired[Literal['rep', 'manager', 'admin']]
+    role: NotRequired[Literal["rep", "manager", "admin"]]
     team_id: NotRequired[str | None]
     phone: NotRequired[str | None]
     is_active: NotRequired[bool]
@@ -376,7 +376,7 @@ class Visit(TypedDict):
     route_plan_id: str | None
     #: RFC 3339 UTC, e.g. 2026-03-05T08:15:00.123Z
     planned_at: str | None
-    status: Literal['planned', 'in_progress', 'completed', 'cancelled'] | None
+    status: Literal["planned", "in_progress", "completed", "cancelled"] | None
     check_in: Fix | None
     check_out: Fix | None
     check_in_verdict: dict[str, Any] | None
@@ -395,7 +395,7 @@ class VisitCreate(TypedDict):
     route_plan_id: NotRequired[str | None]
     #: RFC 3339 UTC, e.g. 2026-03-05T08:15:00.123Z
     planned_at: NotRequired[str | None]
-    status: NotRequired[Literal['planned', 'in_progress', 'completed', 'cancelled']]
+    status: NotRequired[Literal["planned", "in_progress", "completed", "cancelled"]]
     check_in: NotRequired[Fix | None]
     check_out: NotRequired[Fix | None]
     notes: NotRequired[str | None]
@@ -412,7 +412,7 @@ class VisitUpdate(TypedDict):
     route_plan_id: NotRequired[str | None]
     #: RFC 3339 UTC, e.g. 2026-03-05T08:15:00.123Z
     planned_at: NotRequired[str | None]
-    status: NotRequired[Literal['planned', 'in_progress', 'completed', 'cancelled']]
+    status: NotRequired[Literal["planned", "in_progress", "completed", "cancelled"]]
     check_in: NotRequired[Fix | None]
     check_out: NotRequired[Fix | None]
     notes: NotRequired[str | None]
@@ -429,7 +429,23 @@ class VisitAction(TypedDict):
     created_at: str
     updated_at: str
     visit_id: str | None
-    kind: Literal['order_intent', 'sample_drop', 'competitor_report', 'display_check', 'price_check', 'stock_check', 'payment_collection', 'complaint', 'training', 'survey', 'contract', 'delivery'] | None
+    kind: (
+        Literal[
+            "order_intent",
+            "sample_drop",
+            "competitor_report",
+            "display_check",
+            "price_check",
+            "stock_check",
+            "payment_collection",
+            "complaint",
+            "training",
+            "survey",
+            "contract",
+            "delivery",
+        ]
+        | None
+    )
     payload: dict[str, Any] | None
 
 
@@ -438,67 +454,218 @@ class VisitActionCreate(TypedDict):
 
     id: NotRequired[str]
     visit_id: NotRequired[str]
-    kind: NotRequired[Literal['order_intent', 'sample_drop', 'competitor_report', 'display_check', 'price_check', 'stock_check', 'payment_collection', 'complaint', 'training', 'survey', 'contract', 'delivery']]
+    kind: NotRequired[
+        Literal[
+            "order_intent",
+            "sample_drop",
+            "competitor_report",
+            "display_check",
+            "price_check",
+            "stock_check",
+            "payment_collection",
+            "complaint",
+            "training",
+            "survey",
+            "contract",
+            "delivery",
+        ]
+    ]
     payload: NotRequired[dict[str, Any]]
 
 
 class VisitActionUpdate(TypedDict):
     """Fields of a ``visit_action`` a client may send when updating."""
 
-    kind: NotRequired[Literal['order_intent', 'sample_drop', 'competitor_report', 'display_check', 'price_check', 'stock_check', 'payment_collection', 'complaint', 'training', 'survey', 'contract', 'delivery']]
+    kind: NotRequired[
+        Literal[
+            "order_intent",
+            "sample_drop",
+            "competitor_report",
+            "display_check",
+            "price_check",
+            "stock_check",
+            "payment_collection",
+            "complaint",
+            "training",
+            "survey",
+            "contract",
+            "delivery",
+        ]
+    ]
     payload: NotRequired[dict[str, Any]]
 
 
-EntityName = Literal['customer', 'expense', 'expense_category', 'photo', 'product', 'route_plan', 'user', 'visit', 'visit_action']
+EntityName = Literal[
+    "customer",
+    "expense",
+    "expense_category",
+    "photo",
+    "product",
+    "route_plan",
+    "user",
+    "visit",
+    "visit_action",
+]
 
 #: The TypedDict of each entity, by its sync name.
 ENTITY_TYPES: dict[str, type] = {
-    'customer': Customer,
-    'expense': Expense,
-    'expense_category': ExpenseCategory,
-    'photo': Photo,
-    'product': Product,
-    'route_plan': RoutePlan,
-    'user': User,
-    'visit': Visit,
-    'visit_action': VisitAction,
+    "customer": Customer,
+    "expense": Expense,
+    "expense_category": ExpenseCategory,
+    "photo": Photo,
+    "product": Product,
+    "route_plan": RoutePlan,
+    "user": User,
+    "visit": Visit,
+    "visit_action": VisitAction,
 }
 
 #: Fields of each entity's server view (beside id, version, timestamps).
 FIELDS: dict[str, tuple[str, ...]] = {
-    'customer': ('name', 'address', 'lat', 'lon', 'geofence_radius_m', 'status_tag', 'status_reason', 'assigned_rep_id', 'contacts', 'notes', 'is_prospect', 'created_by_id'),
-    'expense': ('rep_id', 'visit_id', 'receipt_media_id', 'status', 'merchant', 'date', 'total', 'tax', 'currency', 'category_code', 'notes', 'extraction', 'flags', 'review'),
-    'expense_category': ('code', 'name', 'daily_limit', 'currency'),
-    'photo': ('visit_id', 'media_id', 'caption', 'evidence'),
-    'product': ('sku', 'name', 'unit', 'price', 'currency'),
-    'route_plan': ('rep_id', 'date', 'name', 'stops', 'path'),
-    'user': ('name', 'phone', 'email', 'role', 'team_id', 'is_active'),
-    'visit': ('customer_id', 'rep_id', 'route_plan_id', 'planned_at', 'status', 'check_in', 'check_out', 'check_in_verdict', 'notes', 'outcome', 'next_steps', 'review'),
-    'visit_action': ('visit_id', 'kind', 'payload'),
+    "customer": (
+        "name",
+        "address",
+        "lat",
+        "lon",
+        "geofence_radius_m",
+        "status_tag",
+        "status_reason",
+        "assigned_rep_id",
+        "contacts",
+        "notes",
+        "is_prospect",
+        "created_by_id",
+    ),
+    "expense": (
+        "rep_id",
+        "visit_id",
+        "receipt_media_id",
+        "status",
+        "merchant",
+        "date",
+        "total",
+        "tax",
+        "currency",
+        "category_code",
+        "notes",
+        "extraction",
+        "flags",
+        "review",
+    ),
+    "expense_category": ("code", "name", "daily_limit", "currency"),
+    "photo": ("visit_id", "media_id", "caption", "evidence"),
+    "product": ("sku", "name", "unit", "price", "currency"),
+    "route_plan": ("rep_id", "date", "name", "stops", "path"),
+    "user": ("name", "phone", "email", "role", "team_id", "is_active"),
+    "visit": (
+        "customer_id",
+        "rep_id",
+        "route_plan_id",
+        "planned_at",
+        "status",
+        "check_in",
+        "check_out",
+        "check_in_verdict",
+        "notes",
+        "outcome",
+        "next_steps",
+        "review",
+    ),
+    "visit_action": ("visit_id", "kind", "payload"),
 }
 
 #: Fields a client may send when creating each entity.
 CREATE_FIELDS: dict[str, tuple[str, ...]] = {
-    'customer': ('name', 'address', 'lat', 'lon', 'geofence_radius_m', 'status_tag', 'status_reason', 'assigned_rep_id', 'contacts', 'notes', 'is_prospect'),
-    'expense': ('visit_id', 'status', 'merchant', 'date', 'total', 'tax', 'currency', 'category_code', 'notes', 'review'),
-    'expense_category': ('code', 'name', 'daily_limit', 'currency'),
-    'photo': ('visit_id', 'caption'),
-    'product': ('sku', 'name', 'unit', 'price', 'currency'),
-    'route_plan': ('rep_id', 'date', 'name', 'stops', 'path'),
-    'user': ('email', 'name', 'role', 'password', 'team_id', 'phone'),
-    'visit': ('customer_id', 'rep_id', 'route_plan_id', 'planned_at', 'status', 'check_in', 'check_out', 'notes', 'outcome', 'next_steps', 'review'),
-    'visit_action': ('visit_id', 'kind', 'payload'),
+    "customer": (
+        "name",
+        "address",
+        "lat",
+        "lon",
+        "geofence_radius_m",
+        "status_tag",
+        "status_reason",
+        "assigned_rep_id",
+        "contacts",
+        "notes",
+        "is_prospect",
+    ),
+    "expense": (
+        "visit_id",
+        "status",
+        "merchant",
+        "date",
+        "total",
+        "tax",
+        "currency",
+        "category_code",
+        "notes",
+        "review",
+    ),
+    "expense_category": ("code", "name", "daily_limit", "currency"),
+    "photo": ("visit_id", "caption"),
+    "product": ("sku", "name", "unit", "price", "currency"),
+    "route_plan": ("rep_id", "date", "name", "stops", "path"),
+    "user": ("email", "name", "role", "password", "team_id", "phone"),
+    "visit": (
+        "customer_id",
+        "rep_id",
+        "route_plan_id",
+        "planned_at",
+        "status",
+        "check_in",
+        "check_out",
+        "notes",
+        "outcome",
+        "next_steps",
+        "review",
+    ),
+    "visit_action": ("visit_id", "kind", "payload"),
 }
 
 #: Fields a client may send when updating each entity.
 UPDATE_FIELDS: dict[str, tuple[str, ...]] = {
-    'customer': ('name', 'address', 'lat', 'lon', 'geofence_radius_m', 'status_tag', 'status_reason', 'assigned_rep_id', 'contacts', 'notes', 'is_prospect'),
-    'expense': ('visit_id', 'status', 'merchant', 'date', 'total', 'tax', 'currency', 'category_code', 'notes', 'review'),
-    'expense_category': ('name', 'daily_limit', 'currency'),
-    'photo': ('caption',),
-    'product': ('sku', 'name', 'unit', 'price', 'currency'),
-    'route_plan': ('rep_id', 'date', 'name', 'stops', 'path'),
-    'user': ('name', 'role', 'team_id', 'phone', 'is_active', 'password'),
-    'visit': ('customer_id', 'rep_id', 'route_plan_id', 'planned_at', 'status', 'check_in', 'check_out', 'notes', 'outcome', 'next_steps', 'review'),
-    'visit_action': ('kind', 'payload'),
+    "customer": (
+        "name",
+        "address",
+        "lat",
+        "lon",
+        "geofence_radius_m",
+        "status_tag",
+        "status_reason",
+        "assigned_rep_id",
+        "contacts",
+        "notes",
+        "is_prospect",
+    ),
+    "expense": (
+        "visit_id",
+        "status",
+        "merchant",
+        "date",
+        "total",
+        "tax",
+        "currency",
+        "category_code",
+        "notes",
+        "review",
+    ),
+    "expense_category": ("name", "daily_limit", "currency"),
+    "photo": ("caption",),
+    "product": ("sku", "name", "unit", "price", "currency"),
+    "route_plan": ("rep_id", "date", "name", "stops", "path"),
+    "user": ("name", "role", "team_id", "phone", "is_active", "password"),
+    "visit": (
+        "customer_id",
+        "rep_id",
+        "route_plan_id",
+        "planned_at",
+        "status",
+        "check_in",
+        "check_out",
+        "notes",
+        "outcome",
+        "next_steps",
+        "review",
+    ),
+    "visit_action": ("kind", "payload"),
 }

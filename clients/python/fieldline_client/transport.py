@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
 from fieldline_client.errors import (
     AuthExpired,
     NetworkError,
@@ -113,9 +114,7 @@ class Http:
             except httpx.TransportError as exc:
                 attempt += 1
                 if not retry or attempt >= self.retry.attempts:
-                    raise NetworkError(
-                        f"{method} {url}: {type(exc).__name__}", code="network_error"
-                    ) from exc
+                    raise NetworkError(f"{method} {url}: {type(exc).__name__}", code="network_error") from exc
                 await self.retry.sleep(self.retry.delay(attempt))
                 continue
             if response.is_success or (ok is not None and ok(response)):
@@ -137,4 +136,3 @@ class Http:
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         return (await self.request(method, url, **kwargs)).json()
-

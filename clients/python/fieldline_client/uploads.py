@@ -16,6 +16,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -91,11 +92,18 @@ def media_id_from(response: httpx.Response) -> str | None:
 
 
 class Uploader:
-    def __init__(self, http: Http, storage: StorageAdapter, *, chunk_size: int = DEFAULT_CHUNK) -> None:
+    def __init__(
+        self, http: Http, storage: StorageAdapter, *, chunk_size: int = DEFAULT_CHUNK, auth: bool = True
+    ) -> None:
         self.http = http
         self.storage = storage
         self.chunk_size = chunk_size
+        #: Send the session's bearer token (off only for servers without sign-in).
+        self.auth = auth
         self._checksum: bool | None = None
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(method, url, auth=self.auth, **kwargs)
 
     # ----------------------------------------------------------------------------- bookkeeping
     async def pending(self) -> list[UploadState]:
@@ -175,7 +183,7 @@ class Uploader:
     async def cancel(self, state: UploadState) -> None:
         """Terminate the upload on the server (tus termination) and forget it."""
         if state.url is not None:
-            await self.http.request(
+            await self._request(
                 "DELETE",
                 state.url,
                 headers={"Tus-Resumable": TUS_VERSION},
@@ -186,16 +194,14 @@ class Uploader:
     # -------------------------------------------------------------------------------- protocol
     async def _supports_checksum(self) -> bool:
         if self._checksum is None:
-            response = await self.http.request(
-                "OPTIONS", UPLOADS_PATH, headers={"Tus-Resumable": TUS_VERSION}
-            )
+            response = await self._request("OPTIONS", UPLOADS_PATH, headers={"Tus-Resumable": TUS_VERSION})
             extensions = {e.strip() for e in response.headers.get("Tus-Extension", "").split(",")}
             algorithms = {a.strip() for a in response.headers.get("Tus-Checksum-Algorithm", "").split(",")}
             self._checksum = "checksum" in extensions and "sha1" in algorithms
         return self._checksum
 
     async def _create(self, state: UploadState) -> None:
-        response = await self.http.request(
+        response = await self._request(
             "POST",
             UPLOADS_PATH,
             headers={
@@ -214,7 +220,7 @@ class Uploader:
 
     async def _head(self, state: UploadState) -> tuple[int | None, httpx.Response]:
         assert state.url is not None
-        response = await self.http.request(
+        response = await self._request(
             "HEAD",
             state.url,
             headers={"Tus-Resumable": TUS_VERSION},
@@ -248,9 +254,7 @@ class Uploader:
                 headers["Upload-Checksum"] = sha1_header(chunk)
             assert state.url is not None
             try:
-                last = await self.http.request(
-                    "PATCH", state.url, headers=headers, content=chunk, retry=False
-                )
+                last = await self._request("PATCH", state.url, headers=headers, content=chunk, retry=False)
             except RequestRejected as exc:
                 if exc.status == CHECKSUM_MISMATCH and mismatches < 3:
                     mismatches += 1
@@ -276,4 +280,3 @@ class Uploader:
     async def clear(self) -> None:
         for state in await self.pending():
             await self._forget(state)
-

@@ -12,7 +12,9 @@ Entities are the schemas that have a ``<Name>Page`` list schema beside them; eac
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -67,6 +69,27 @@ def load_from_url(base_url: str) -> dict[str, Any]:
     return doc
 
 
+def q(text: str) -> str:
+    """A double-quoted string literal."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def format_source(text: str) -> str:
+    """Lay the module out as ``ruff format`` would (the repository's style), when ruff is there."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(TARGET), "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return text
+    return done.stdout
+
+
 def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -89,10 +112,10 @@ def py_type(schema: dict[str, Any], refs: set[str]) -> str:
         options = [py_type(s, refs) for s in schema.get("oneOf") or schema["anyOf"]]
         return " | ".join(dict.fromkeys(options))
     if "const" in schema:
-        return f"Literal[{schema['const']!r}]"
+        return f"Literal[{q(schema['const'])}]"
     if "enum" in schema:
         values = [v for v in schema["enum"] if v is not None]
-        text = f"Literal[{', '.join(repr(v) for v in values)}]"
+        text = f"Literal[{', '.join(q(v) if isinstance(v, str) else repr(v) for v in values)}]"
         return f"{text} | None" if None in schema["enum"] else text
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -170,10 +193,10 @@ def render(doc: dict[str, Any]) -> str:
     out.extend("\n\n" + values[n] for n in sorted(values))
     out.extend("\n\n" + block for block in entity_blocks)
     names = {n: snake(n) for n in entities}
-    out.append("\n\nEntityName = Literal[" + ", ".join(repr(v) for v in names.values()) + "]\n")
+    out.append("\n\nEntityName = Literal[" + ", ".join(q(v) for v in names.values()) + "]\n")
     out.append("\n#: The TypedDict of each entity, by its sync name.\n")
     out.append("ENTITY_TYPES: dict[str, type] = {\n")
-    out.extend(f"    {v!r}: {n},\n" for n, v in names.items())
+    out.extend(f"    {q(v)}: {n},\n" for n, v in names.items())
     out.append("}\n")
 
     def field_map(title: str, suffix: str, comment: str, drop: tuple[str, ...] = ()) -> None:
@@ -184,14 +207,15 @@ def render(doc: dict[str, Any]) -> str:
             if schema is None:
                 continue
             fields = tuple(f for f in schema.get("properties", {}) if f not in drop)
-            out.append(f"    {v!r}: {fields!r},\n")
+            items = ", ".join(q(f) for f in fields) + ("," if len(fields) == 1 else "")
+            out.append(f"    {q(v)}: ({items}),\n")
         out.append("}\n")
 
     base = ("id", "version", "created_at", "updated_at")
     field_map("FIELDS", "", "Fields of each entity's server view (beside id, version, timestamps).", base)
     field_map("CREATE_FIELDS", "Create", "Fields a client may send when creating each entity.", ("id",))
     field_map("UPDATE_FIELDS", "Update", "Fields a client may send when updating each entity.")
-    return "".join(out)
+    return format_source("".join(out))
 
 
 def main() -> int:

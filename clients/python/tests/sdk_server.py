@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -138,7 +137,9 @@ async def expire_history(db_url: str, tenant_id: Any) -> None:
     try:
         async with engine.begin() as conn:
             await conn.execute(
-                update(SyncClock).where(SyncClock.tenant_id == tenant_id).values(purged_through=SyncClock.version)
+                update(SyncClock)
+                .where(SyncClock.tenant_id == tenant_id)
+                .values(purged_through=SyncClock.version)
             )
     finally:
         await engine.dispose()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fieldline_client import FieldlineClient, FieldlineError, MemoryStorage, SqliteStorage
 from fieldline_client.hlc import MAX_COUNTER, HybridClock, parse_stamp, uuid7
 from fieldline_client.outbox import Mutation, Outbox
@@ -140,7 +139,8 @@ def test_retry_after_header_in_both_forms() -> None:
     assert retry_after_seconds(httpx.Response(503, headers={"Retry-After": "7"}, request=req)) == 7.0
     future = email.utils.formatdate(time.time() + 30, usegmt=True)
     value = retry_after_seconds(httpx.Response(503, headers={"Retry-After": future}, request=req))
-    assert value is not None and 25 <= value <= 31
+    assert value is not None
+    assert 25 <= value <= 31
     assert retry_after_seconds(httpx.Response(503, request=req)) is None
 
 
@@ -149,7 +149,9 @@ async def test_outbox_seq_is_persisted_and_continues_after_reload(storage) -> No
     box = Outbox(storage)
     await box.load()
     for i in range(3):
-        await box.append(box.draft("visit", f"id{i}", "upsert", f"{i:016d}-0000-n", fields={"notes": str(i)}), {})
+        await box.append(
+            box.draft("visit", f"id{i}", "upsert", f"{i:016d}-0000-n", fields={"notes": str(i)}), {}
+        )
     again = Outbox(storage)
     await again.load()
     assert [m.seq for m in again.pending()] == [1, 2, 3]
@@ -157,7 +159,8 @@ async def test_outbox_seq_is_persisted_and_continues_after_reload(storage) -> No
     await again.drop([1, 2, 3])
     third = Outbox(storage)
     await third.load()
-    assert len(third) == 0 and third.next_seq == 4
+    assert len(third) == 0
+    assert third.next_seq == 4
 
 
 async def test_outbox_realign_renumbers_only_unsent_mutations(storage) -> None:
@@ -180,7 +183,16 @@ def test_overlay_applies_pending_and_acked_mutations_in_order() -> None:
     base = {"id": "v", "version": 3, "notes": "server", "status": "planned", "outcome": None}
     ms = [
         Mutation(1, "visit", "v", "upsert", "h1", fields={"notes": "mine", "status": "in_progress"}),
-        Mutation(2, "visit", "v", "upsert", "h2", fields={"outcome": "sold"}, state="acked", lost_fields=["outcome"]),
+        Mutation(
+            2,
+            "visit",
+            "v",
+            "upsert",
+            "h2",
+            fields={"outcome": "sold"},
+            state="acked",
+            lost_fields=["outcome"],
+        ),
     ]
     row = overlay("visit", "v", base, ms)
     assert row == {"id": "v", "version": 3, "notes": "mine", "status": "in_progress", "outcome": None}
@@ -188,15 +200,27 @@ def test_overlay_applies_pending_and_acked_mutations_in_order() -> None:
     gone = overlay("visit", "v", base, [*ms, Mutation(3, "visit", "v", "delete", "h3")])
     assert gone is None
     created = overlay("visit", "n", None, [Mutation(1, "visit", "n", "upsert", "h", fields={"notes": "x"})])
-    assert created is not None and created["id"] == "n" and created["version"] == 0
-    assert created["notes"] == "x" and created["check_in"] is None
+    assert created is not None
+    assert created["id"] == "n"
+    assert created["version"] == 0
+    assert created["notes"] == "x"
+    assert created["check_in"] is None
 
 
 async def test_replica_keeps_the_newer_version_and_prunes_after_a_bootstrap(storage) -> None:
     rep = Replica(storage)
     await rep.load()
     await rep.start_bootstrap()
-    up = lambda i, v, **d: {"entity": "visit", "id": i, "op": "upsert", "version": v, "data": {"id": i, "version": v, **d}}  # noqa: E731
+
+    def up(i, v, **d):
+        return {
+            "entity": "visit",
+            "id": i,
+            "op": "upsert",
+            "version": v,
+            "data": {"id": i, "version": v, **d},
+        }
+
     await rep.apply_page([up("a", 5, notes="a5"), up("b", 6)], "c1")
     await rep.apply_page([up("a", 4, notes="old copy")], "c2")
     assert rep.get("visit", "a")["notes"] == "a5"
@@ -209,7 +233,8 @@ async def test_replica_keeps_the_newer_version_and_prunes_after_a_bootstrap(stor
     again = Replica(storage)
     await again.load()
     assert again.snapshot() == {("visit", "a"): {"id": "a", "version": 7, "notes": "a7"}}
-    assert again.cursor == "c3" and not again.bootstrapping
+    assert again.cursor == "c3"
+    assert not again.bootstrapping
 
 
 # --------------------------------------------------------------------- local input checks

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from fieldline_client import ConflictEvent, FieldlineClient, NetworkError, models
 from fieldline_client.testing import NetworkSimulator
 
@@ -35,7 +34,8 @@ async def test_a_reps_day_offline_is_synced_later(server, signed_in) -> None:
     await rep.sync()  # in the morning, online: the day's customers arrive
     customer_id = str(server.world.customers["c3"])
     customer = await rep.get("customer", customer_id)
-    assert customer is not None and customer["name"] == "Customer 3"
+    assert customer is not None
+    assert customer["name"] == "Customer 3"
 
     net.online = False  # in the field, no signal all day
     visit = await rep.create("visit", {"customer_id": customer_id, "planned_at": now_iso()})
@@ -44,11 +44,19 @@ async def test_a_reps_day_offline_is_synced_later(server, signed_in) -> None:
     )
     order = await rep.create(
         "visit_action",
-        {"visit_id": visit, "kind": "order_intent", "payload": {"items": [{"sku": "SKU-1001", "quantity": 24}]}},
+        {
+            "visit_id": visit,
+            "kind": "order_intent",
+            "payload": {"items": [{"sku": "SKU-1001", "quantity": 24}]},
+        },
     )
     report = await rep.create(
         "visit_action",
-        {"visit_id": visit, "kind": "competitor_report", "payload": {"competitor": "Acme Tea", "price": "3.90"}},
+        {
+            "visit_id": visit,
+            "kind": "competitor_report",
+            "payload": {"competitor": "Acme Tea", "price": "3.90"},
+        },
     )
     expense = await rep.create(
         "expense",
@@ -76,7 +84,8 @@ async def test_a_reps_day_offline_is_synced_later(server, signed_in) -> None:
     # Offline, the app sees its own work as if it were saved.
     offline_view = await rep.get("visit", visit)
     assert offline_view is not None
-    assert offline_view["status"] == "completed" and offline_view["notes"] == "Met the buyer"
+    assert offline_view["status"] == "completed"
+    assert offline_view["notes"] == "Met the buyer"
     assert offline_view["version"] == 0  # not on the server yet
     assert len(await rep.list("visit_action", lambda a: a["visit_id"] == visit)) == 2
     assert [m.seq for m in await rep.pending()] == [1, 2, 3, 4, 5, 6]
@@ -84,7 +93,8 @@ async def test_a_reps_day_offline_is_synced_later(server, signed_in) -> None:
     net.online = True  # back at the office
     result = await rep.sync()
     assert result.pushed == 6
-    assert result.rejected == [] and result.conflicts == []
+    assert result.rejected == []
+    assert result.conflicts == []
     assert await rep.pending() == []
 
     manager = await signed_in("manager2")
@@ -99,7 +109,8 @@ async def test_a_reps_day_offline_is_synced_later(server, signed_in) -> None:
 
     # The replica now holds the server's view, server-computed fields included.
     synced = await rep.get("visit", visit)
-    assert synced is not None and synced["version"] > 0
+    assert synced is not None
+    assert synced["version"] > 0
     assert synced["check_in_verdict"]["status"] == "verified"
     assert synced["rep_id"] == str(server.world.users["rep3"])
     # Pulled entities have exactly the fields of the generated models.
@@ -158,7 +169,9 @@ async def test_two_devices_of_a_rep_and_a_manager_converge(server, signed_in) ->
     rejected = [e for e in events["tablet"] if e.status == "rejected"]
     assert [(e.entity, e.id, e.error["code"]) for e in rejected] == [("visit_action", action, "deleted")]
     # Writers that replaced a value they had not seen were told too (never about their own writes).
-    overwrote = [c for e in events["tablet"] + events["manager"] for c in e.conflicts if c["outcome"] == "overwrote"]
+    overwrote = [
+        c for e in events["tablet"] + events["manager"] for c in e.conflicts if c["outcome"] == "overwrote"
+    ]
     assert {c["server_value"] for c in overwrote} == {"phone notes", "tablet notes"}
     assert events["phone"] == []
     assert (await manager.get("expense", extra) or {})["merchant"] == "Metro"
