@@ -143,3 +143,16 @@ async def expire_history(db_url: str, tenant_id: Any) -> None:
             )
     finally:
         await engine.dispose()
+
+
+async def seed_demo_data(db_url: str) -> None:
+    """``fieldline seed demo`` into the server's database (the demo tenant, reps and customers)."""
+    from api.db.engine import create_engine, create_session_factory, write_session
+    from api.seed.demo import seed_demo
+
+    engine = create_engine(db_url, null_pool=True)
+    try:
+        async with write_session(create_session_factory(engine)) as session:
+            await seed_demo(session)
+    finally:
+        await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from fieldline_client import ConflictEvent, FieldlineClient, NetworkError, models
 from fieldline_client.testing import NetworkSimulator
+from sdk_server import PASSWORD
 
 pytestmark = pytest.mark.anyio
 
@@ -178,3 +180,19 @@ async def test_two_devices_of_a_rep_and_a_manager_converge(server, signed_in) ->
 
     for client, user in ((phone, "rep1"), (tablet, "rep1"), (manager, "manager1")):
         await assert_converged(client, await signed_in(user))
+
+
+async def test_a_fleet_signing_in_and_syncing_at_once(server, make_client) -> None:
+    """Sixteen phones start at the same moment: sign-in, first push and bootstrap all succeed."""
+    users = ["rep1", "rep2", "rep3", "manager1", "manager2", "admin", "rep_b", "admin_b"] * 2
+    clients = [make_client() for _ in users]
+
+    async def start(client: FieldlineClient, user: str) -> None:
+        await client.login(server.email(user), PASSWORD)
+        await client.sync()
+
+    await asyncio.gather(*(start(c, u) for c, u in zip(clients, users, strict=True)))
+    roles = {"rep1": "rep", "rep2": "rep", "rep3": "rep", "rep_b": "rep", "manager1": "manager"}
+    roles |= {"manager2": "manager", "admin": "admin", "admin_b": "admin"}
+    assert [(c.user or {}).get("role") for c in clients] == [roles[u] for u in users]
+    assert all(c.replica.cursor for c in clients)
