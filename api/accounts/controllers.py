@@ -14,7 +14,7 @@ from api.accounts.guards import provide_principal
 from api.accounts.principal import Principal
 from api.accounts.repository import AccountsRepository
 from api.accounts.schemas import MeOut, RefreshRequest, TokenPair, TokenRequest
-from api.db.session import provide_db_session
+from api.db.session import provide_db_session, provide_write_session
 from api.lib.errors import NotFound
 from api.tenancy.models import Tenant
 
@@ -22,7 +22,9 @@ from api.tenancy.models import Tenant
 class AuthController(Controller):
     path = "/v1/auth"
     tags = ["auth"]
-    dependencies = {"session": Provide(provide_db_session)}
+    # Every auth call writes (devices, refresh tokens): take the writer lock up front, so phones
+    # signing in at once queue for it on SQLite instead of failing with "database is locked".
+    dependencies = {"session": Provide(provide_write_session)}
 
     @post("/token", operation_id="IssueToken", status_code=200, opt={"public": True})
     async def token(
