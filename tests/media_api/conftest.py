@@ -116,7 +116,14 @@ async def new_visit(
 
 
 async def new_expense(client: Any, headers: dict[str, str]) -> str:
-    r = await client.post("/v1/expenses", json={"merchant": "Shop", "currency": "CNY"}, headers=headers)
+    fields = {
+        "merchant": "Shop",
+        "currency": "CNY",
+        "date": "2026-03-04",
+        "total": "12.50",
+        "category_code": "meals",
+    }
+    r = await client.post("/v1/expenses", json=fields, headers=headers)
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
