@@ -37,7 +37,7 @@ __all__ = ["DailyReportController", "RouteAuditController", "TrackController"]
 #: ETag is a digest of the inputs, so an unchanged day answers 304 without being analysed).
 CACHE_CONTROL = "private, no-cache"
 GEOJSON = "application/geo+json"
-HTML = "text/html; charset=utf-8"
+HTML = MediaType.HTML
 
 Width = Annotated[int, Parameter(ge=640, le=4000, description="picture width (px)")]
 Height = Annotated[int, Parameter(ge=480, le=4000, description="picture height (px)")]
