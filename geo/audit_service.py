@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -63,13 +64,13 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+@dataclass(frozen=True, eq=False)
 class DayRecords:
-    """The rep-day plus the day's visit rows, for the daily report."""
+    """The rep-day plus the day's visit rows and the customers they name, for the daily report."""
 
-    def __init__(self, day: RepDay, visits: list[Visit], customers: dict[uuid.UUID, Customer]) -> None:
-        self.day = day
-        self.visits = visits
-        self.customers = customers
+    day: RepDay
+    visits: list[Visit]
+    customers: dict[uuid.UUID, Customer]
 
 
 class RouteAuditService:
