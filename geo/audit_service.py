@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -24,10 +25,13 @@ from api.tenancy.models import Tenant
 from api.tenancy.policy import tenant_settings
 from api.visits.models import Visit
 from geo.checkin import CustomerSite
+from geo.daily_report import DayRows
 from geo.day_repository import DayRepository
 from geo.rep_day import CheckIn, RepDay, analysis_params
 from geo.track import PlannedStop, RoutePlan, Track
 from geo.track_repository import TrackRepository
+from sync.entities import ENTITIES
+from sync.serialize import entity_data
 
 __all__ = ["DayRecords", "RouteAuditService", "in_thread", "parse_day"]
 
@@ -63,13 +67,13 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+@dataclass(frozen=True, eq=False)
 class DayRecords:
-    """The rep-day plus the day's visit rows, for the daily report."""
+    """The rep-day plus the day's visit rows and the customers they name, for the daily report."""
 
-    def __init__(self, day: RepDay, visits: list[Visit], customers: dict[uuid.UUID, Customer]) -> None:
-        self.day = day
-        self.visits = visits
-        self.customers = customers
+    day: RepDay
+    visits: list[Visit]
+    customers: dict[uuid.UUID, Customer]
 
 
 class RouteAuditService:
@@ -77,6 +81,26 @@ class RouteAuditService:
         self.session = session
         self.principal = principal
         self.repo = DayRepository(session, principal.tenant_id)
+
+    async def audit(self, rep_id: uuid.UUID, day: date) -> RepDay:
+        """The day for a route audit (managers of the rep's team and admins)."""
+        return (await self.load(rep_id, day, managers_only=True)).day
+
+    async def report(self, rep_id: uuid.UUID, day: date) -> tuple[RepDay, DayRows]:
+        """The day and its records for the daily report (also the rep themselves)."""
+        records = await self.load(rep_id, day, managers_only=False)
+        visit_ids = [v.id for v in records.visits]
+        actions = await self.repo.actions(visit_ids)
+        photos = await self.repo.photos(visit_ids)
+        expenses = await self.repo.expenses(rep_id, day, visit_ids)
+        rows = DayRows(
+            visits=[entity_data(ENTITIES["visit"], v) for v in records.visits],
+            actions=[entity_data(ENTITIES["visit_action"], a) for a in actions],
+            photos=[entity_data(ENTITIES["photo"], p) for p in photos],
+            expenses=[entity_data(ENTITIES["expense"], e) for e in expenses],
+            customer_names={str(k): c.name for k, c in records.customers.items()},
+        )
+        return records.day, rows
 
     async def load(self, rep_id: uuid.UUID, day: date, *, managers_only: bool) -> DayRecords:
         """Everything about the rep's day, after the access checks.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -21,23 +21,18 @@ from api.db.session import provide_db_session, provide_write_session
 from api.lib.clock import utcnow
 from api.lib.http_cache import matches_if_none_match, not_modified, quoted
 from api.settings import MAX_TRACK_BODY_BYTES
-from geo.audit_service import DayRecords, RouteAuditService, in_thread, parse_day
-from geo.daily_report import DayRows, report_body, report_html
-from geo.day_repository import DayRepository
+from geo.audit_service import RouteAuditService, in_thread, parse_day
+from geo.daily_report import ReportFormat, report_rendition
 from geo.ingest import TrackBatch
-from geo.rep_day import RepDay, analyse, audit_body, audit_geojson, audit_png
+from geo.rep_day import AuditFormat, audit_rendition
 from geo.schemas import DailyReport, RouteAudit, TrackIngestResult
 from geo.track_service import MAX_POINTS, TrackIngestService
-from sync.entities import ENTITIES
-from sync.serialize import entity_data
 
 __all__ = ["DailyReportController", "RouteAuditController", "TrackController"]
 
 #: Audits change as late points arrive: clients may keep a copy but must revalidate (cheap: the
 #: ETag is a digest of the inputs, so an unchanged day answers 304 without being analysed).
 CACHE_CONTROL = "private, no-cache"
-GEOJSON = "application/geo+json"
-HTML = "text/html; charset=utf-8"
 
 Width = Annotated[int, Parameter(ge=640, le=4000, description="picture width (px)")]
 Height = Annotated[int, Parameter(ge=480, le=4000, description="picture height (px)")]
@@ -96,40 +91,20 @@ class TrackController(Controller):
         return await TrackIngestService(session, principal).ingest(body, utcnow())
 
 
-def _split_suffix(text: str) -> tuple[date, str]:
-    for suffix in (".geojson", ".png", ".json"):
-        if text.endswith(suffix):
-            return parse_day(text[: -len(suffix)]), suffix[1:]
-    return parse_day(text), "json"
+def _split_suffix(text: str) -> tuple[date, AuditFormat]:
+    if text.endswith(".geojson"):
+        return parse_day(text[: -len(".geojson")]), "geojson"
+    if text.endswith(".png"):
+        return parse_day(text[: -len(".png")]), "png"
+    return parse_day(text.removesuffix(".json")), "json"
 
 
-def _encoded(
-    content: bytes | str | dict[str, Any], media_type: str, etag: str, **headers: str
-) -> Response[bytes]:
-    """A 200 with the cache headers; dicts are encoded as JSON, text as UTF-8."""
-    if isinstance(content, str):
-        body = content.encode("utf-8")
-    elif isinstance(content, bytes):
-        body = content
-    else:
-        body = msgspec.json.encode(content)
+def _response(body: bytes, media_type: str, etag: str, **headers: str) -> Response[bytes]:
     return Response(
         content=body,
         media_type=media_type,
         headers={"ETag": quoted(etag), "Cache-Control": CACHE_CONTROL, **headers},
     )
-
-
-def _audit_json(day: RepDay) -> dict[str, Any]:
-    return audit_body(day, analyse(day))
-
-
-def _audit_geojson(day: RepDay) -> dict[str, Any]:
-    return audit_geojson(day, analyse(day))
-
-
-def _audit_png(day: RepDay, width: int, height: int) -> bytes:
-    return audit_png(day, analyse(day), width, height)
 
 
 class RouteAuditController(Controller):
@@ -159,41 +134,12 @@ class RouteAuditController(Controller):
         height: Height = 900,
     ) -> Response[RouteAudit]:
         when, fmt = _split_suffix(day)
-        records = await RouteAuditService(session, principal).load(rep_id, when, managers_only=True)
-        rep_day = records.day
+        rep_day = await RouteAuditService(session, principal).audit(rep_id, when)
         etag = rep_day.fingerprint(fmt, width, height) if fmt == "png" else rep_day.fingerprint(fmt)
         if matches_if_none_match(request, etag):
             return not_modified(etag, CACHE_CONTROL)  # type: ignore[return-value]
-        if fmt == "png":
-            png = await in_thread(_audit_png, rep_day, width, height)
-            return _encoded(png, "image/png", etag)  # type: ignore[return-value]
-        if fmt == "geojson":
-            return _encoded(await in_thread(_audit_geojson, rep_day), GEOJSON, etag)  # type: ignore[return-value]
-        return _encoded(await in_thread(_audit_json, rep_day), MediaType.JSON, etag)  # type: ignore[return-value]
-
-
-async def _day_rows(session: AsyncSession, principal: Principal, records: DayRecords) -> DayRows:
-    repo = DayRepository(session, principal.tenant_id)
-    visit_ids = [v.id for v in records.visits]
-    actions = await repo.actions(visit_ids)
-    photos = await repo.photos(visit_ids)
-    expenses = await repo.expenses(uuid.UUID(records.day.rep_id), records.day.day, visit_ids)
-    return DayRows(
-        visits=[entity_data(ENTITIES["visit"], v) for v in records.visits],
-        actions=[entity_data(ENTITIES["visit_action"], a) for a in actions],
-        photos=[entity_data(ENTITIES["photo"], p) for p in photos],
-        expenses=[entity_data(ENTITIES["expense"], e) for e in expenses],
-        customer_names={str(k): c.name for k, c in records.customers.items()},
-    )
-
-
-def _report_json(day: RepDay, rows: DayRows, map_url: str) -> dict[str, Any]:
-    return report_body(day, analyse(day), rows, map_url)
-
-
-def _report_html(day: RepDay, rows: DayRows) -> str:
-    analysis = analyse(day)
-    return report_html(day, analysis, rows, audit_png(day, analysis, 1200, 900))
+        body, media_type = await in_thread(audit_rendition, rep_day, fmt, width, height)
+        return _response(body, media_type, etag)  # type: ignore[return-value]
 
 
 class DailyReportController(Controller):
@@ -218,31 +164,18 @@ class DailyReportController(Controller):
         principal: Principal,
         rep_id: uuid.UUID,
         day: Annotated[str, Parameter(description="YYYY-MM-DD, a calendar date in the tenant's zone")],
-        format: Literal["json", "html", "png"] | None = None,
+        format: ReportFormat | None = None,
         width: Width = 1200,
         height: Height = 900,
     ) -> Response[DailyReport]:
         when = parse_day(day)
-        fmt = format or (
-            "html"
-            if request.accept.best_match([MediaType.JSON, MediaType.HTML]) == MediaType.HTML
-            else "json"
-        )
-        records = await RouteAuditService(session, principal).load(rep_id, when, managers_only=False)
-        rows = await _day_rows(session, principal, records)
-        rep_day = records.day
-        extra: tuple[object, ...] = (width, height) if fmt == "png" else ()
-        etag = rep_day.fingerprint(
-            "report", fmt, rows.visits, rows.actions, rows.photos, rows.expenses, *extra
-        )
+        prefers_html = request.accept.best_match([MediaType.JSON, MediaType.HTML]) == MediaType.HTML
+        fmt: ReportFormat = format or ("html" if prefers_html else "json")
+        rep_day, rows = await RouteAuditService(session, principal).report(rep_id, when)
+        size: tuple[object, ...] = (width, height) if fmt == "png" else ()
+        etag = rep_day.fingerprint("report", fmt, rows, *size)
         if matches_if_none_match(request, etag):
             return not_modified(etag, CACHE_CONTROL)  # type: ignore[return-value]
-        if fmt == "png":
-            png = await in_thread(_audit_png, rep_day, width, height)
-            return _encoded(png, "image/png", etag, Vary="Accept")  # type: ignore[return-value]
-        if fmt == "html":
-            html = await in_thread(_report_html, rep_day, rows)
-            return _encoded(html, HTML, etag, Vary="Accept")  # type: ignore[return-value]
         map_url = f"/v1/reports/daily/{rep_id}/{when.isoformat()}?format=png"
-        body = await in_thread(_report_json, rep_day, rows, map_url)
-        return _encoded(body, MediaType.JSON, etag, Vary="Accept")  # type: ignore[return-value]
+        body, media_type = await in_thread(report_rendition, rep_day, rows, fmt, map_url, width, height)
+        return _response(body, media_type, etag, Vary="Accept")  # type: ignore[return-value]

@@ -11,14 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from api.lib.clock import parse_rfc3339
-from geo.rep_day import RepDay, public_audit
+from geo.rep_day import HTML, JSON, PNG, RepDay, analyse, audit_png, public_audit
 from geo.report_html import ReportSection, day_report_html
 from geo.track import DayAnalysis
 
-__all__ = ["DayRows", "report_body", "report_html"]
+__all__ = ["DayRows", "report_body", "report_html", "report_rendition"]
+
+ReportFormat = Literal["json", "html", "png"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +175,16 @@ def report_html(day: RepDay, analysis: DayAnalysis, rows: DayRows, map_png: byte
         tz=day.tz,
         sections=_sections(day, rows),
     )
+
+
+def report_rendition(
+    day: RepDay, rows: DayRows, fmt: ReportFormat, map_url: str, width: int = 1200, height: int = 900
+) -> tuple[bytes, str]:
+    """The report as the body of a response and its media type (CPU-bound: run it in a worker
+    thread). ``png`` is the map alone, ``map_url`` where the JSON says to find it."""
+    analysis = analyse(day)
+    if fmt == "png":
+        return audit_png(day, analysis, width, height), PNG
+    if fmt == "html":
+        return report_html(day, analysis, rows, audit_png(day, analysis, 1200, 900)).encode("utf-8"), HTML
+    return msgspec.json.encode(report_body(day, analysis, rows, map_url)), JSON

@@ -12,7 +12,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from api.tenancy.policy import TenantSettings
 from geo.checkin import CheckInMark, CustomerSite
@@ -29,8 +31,15 @@ __all__ = [
     "audit_body",
     "audit_geojson",
     "audit_png",
+    "audit_rendition",
     "public_audit",
 ]
+
+#: Media types of the renditions.
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+PNG = "image/png"
+HTML = "text/html"
 
 #: Part of every fingerprint: bump when the analysis or the drawing changes its output.
 OUTPUT_VERSION = "1"
@@ -201,3 +210,17 @@ def audit_png(day: RepDay, analysis: DayAnalysis, width: int, height: int) -> by
         customer_names=day.customer_names,
         tz=day.tz,
     )
+
+
+AuditFormat = Literal["json", "geojson", "png"]
+
+
+def audit_rendition(day: RepDay, fmt: AuditFormat, width: int = 1200, height: int = 900) -> tuple[bytes, str]:
+    """The analysed day as the body of a response and its media type (CPU-bound: run it in a
+    worker thread)."""
+    analysis = analyse(day)
+    if fmt == "png":
+        return audit_png(day, analysis, width, height), PNG
+    if fmt == "geojson":
+        return msgspec.json.encode(audit_geojson(day, analysis)), GEOJSON
+    return msgspec.json.encode(audit_body(day, analysis)), JSON
