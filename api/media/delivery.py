@@ -94,7 +94,11 @@ class MediaReader:
         return media
 
     async def verify(self, principal: Principal, data: bytes) -> provenance.VerificationResult:
-        """Whether ``data`` is a rendition this server issued to the caller's tenant, unaltered."""
+        """Whether ``data`` is a rendition this server issued to the caller's tenant, unaltered.
+
+        Records are found by the hash of the issued file (indexed), so only an exact copy finds
+        its record; anything else is judged from the signature it carries, if any.
+        """
 
         async def lookup(sha256: str) -> provenance.ProvenanceRecord | None:
             async with self.db.sessions() as session:
