@@ -506,6 +506,7 @@ def _raw_write(path: Path, data: bytes, chunk: int) -> float:
 
 def bench_upload(workdir: Path, runs: int) -> list[str]:
     """MB/s of tus PATCHes through HTTP against a plain file write of the same bytes."""
+    load = os.getloadavg()[0]
     # A photo-sized JPEG (it must pass validation when the upload completes): noise at q95.
     rng = np.random.default_rng(7)
     image = Image.fromarray(rng.integers(0, 256, (3000, 4000, 3), dtype=np.uint8), "RGB")
@@ -549,6 +550,7 @@ def bench_upload(workdir: Path, runs: int) -> list[str]:
                     raw_rate[chunk_mib].append(len(sample) / 1e6 / raw)
                     finish[chunk_mib].append(finished)
     lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d}, load average at start {load:.1f}. "
         f"Input: a {len(data) / 1e6:.1f} MB JPEG (4000x3000 noise, q95) uploaded with tus to `fieldline "
         f"serve` (uvicorn, SQLite, loopback) by an httpx client; median of {runs} runs per chunk size. "
         "The streaming rate counts every PATCH but the last; the last PATCH completes the upload and is "
