@@ -48,9 +48,9 @@ def part_path(upload_dir: Path, upload_id: uuid.UUID) -> Path:
     return upload_dir / "parts" / f"{upload_id.hex}.part"
 
 
-def create_part(path: Path) -> None:
+def create_part(path: Path, *, exist_ok: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if exist_ok else os.O_EXCL), 0o600)
     os.close(fd)
 
 

@@ -156,7 +156,7 @@ class UploadService:
                 if offset != upload.length:
                     raise tus.offset_mismatch(upload.length, offset)
                 return _state(upload)
-            await asyncio.to_thread(create_part, path)
+            await asyncio.to_thread(lambda: create_part(path, exist_ok=True))
         async with locked_part(path) as part:
             upload = await self._load(principal, upload_id)  # read under the lock: owner, offset
             if upload.status == "complete":
