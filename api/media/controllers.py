@@ -202,6 +202,8 @@ def _serve(request: Request[Any, Any, Any], served: Served) -> Response[Any]:
     headers = {"ETag": tag, "Cache-Control": IMMUTABLE}
     if etag_matches(request.headers.get("if-none-match"), tag):
         return Response(None, status_code=304, headers=headers)
+    if served.size is not None:
+        headers["Content-Length"] = str(served.size)
     if served.filename:
         safe = "".join(c for c in served.filename if c.isalnum() or c in "._- ")[:100] or "file"
         headers["Content-Disposition"] = f'inline; filename="{safe}"'

@@ -29,6 +29,7 @@ class Served:
     sha256: str
     content_type: str
     filename: str | None = None
+    size: int | None = None
 
 
 def etag(sha256: str) -> str:
@@ -63,17 +64,18 @@ class MediaReader:
 
     async def original(self, principal: Principal, media_id: uuid.UUID) -> Served:
         media = await self.visible(principal, media_id)
-        return Served(media.storage_key, media.sha256, media.content_type, media.filename)
+        return Served(media.storage_key, media.sha256, media.content_type, media.filename, media.size)
 
     async def rendition(self, principal: Principal, media_id: uuid.UUID) -> Served:
         """The watermarked rendition of a photo; a receipt's own bytes (receipts have none)."""
         media = await self.visible(principal, media_id)
         if media.kind == "receipt":
-            return Served(media.storage_key, media.sha256, media.content_type, media.filename)
+            return Served(media.storage_key, media.sha256, media.content_type, media.filename, media.size)
         ready = self._ready(media)
         assert ready.rendition_key is not None
         assert ready.rendition_sha256 is not None
-        return Served(ready.rendition_key, ready.rendition_sha256, sniff.JPEG)
+        size = (ready.provenance or {}).get("size")
+        return Served(ready.rendition_key, ready.rendition_sha256, sniff.JPEG, size=size)
 
     async def thumbnail(self, principal: Principal, media_id: uuid.UUID) -> Served:
         media = await self.visible(principal, media_id)
@@ -81,7 +83,8 @@ class MediaReader:
             raise NotFound("receipts have no thumbnail", code="no_thumbnail")
         ready = self._ready(media)
         assert ready.thumbnail_key is not None
-        return Served(ready.thumbnail_key, check_key(ready.thumbnail_key), sniff.WEBP)
+        size = (ready.provenance or {}).get("thumbnail_size")
+        return Served(ready.thumbnail_key, check_key(ready.thumbnail_key), sniff.WEBP, size=size)
 
     @staticmethod
     def _ready(media: Media) -> Media:
@@ -94,7 +97,11 @@ class MediaReader:
         return media
 
     async def verify(self, principal: Principal, data: bytes) -> provenance.VerificationResult:
-        """Whether ``data`` is a rendition this server issued to the caller's tenant, unaltered."""
+        """Whether ``data`` is a rendition this server issued to the caller's tenant, unaltered.
+
+        Records are found by the hash of the issued file (indexed), so only an exact copy finds
+        its record; anything else is judged from the signature it carries, if any.
+        """
 
         async def lookup(sha256: str) -> provenance.ProvenanceRecord | None:
             async with self.db.sessions() as session:

@@ -202,7 +202,7 @@ class MediaIngest:
                 width=validated.width,
                 height=validated.height,
                 storage_key=stored.key,
-                status="processing" if kind == "visit_photo" else "stored",
+                status="stored",  # a photo becomes "ready" (or "failed") with its rendition
                 fingerprint={"v": 1, "hex": inspected.fingerprint.to_hex()}
                 if inspected.fingerprint
                 else None,

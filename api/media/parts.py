@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from api.lib.errors import DomainError, PayloadTooLarge
+from api.lib.errors import DomainError, NotFound, PayloadTooLarge
 
 #: Bytes gathered from the request before one write to disk (bounds memory per request).
 WRITE_BUFFER: Final = 1024 * 1024
@@ -48,9 +48,9 @@ def part_path(upload_dir: Path, upload_id: uuid.UUID) -> Path:
     return upload_dir / "parts" / f"{upload_id.hex}.part"
 
 
-def create_part(path: Path) -> None:
+def create_part(path: Path, *, exist_ok: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if exist_ok else os.O_EXCL), 0o600)
     os.close(fd)
 
 
@@ -178,6 +178,8 @@ async def locked_part(path: Path) -> AsyncIterator[LockedPart]:
         fd = await asyncio.to_thread(_open_locked, path)
     except BlockingIOError:
         raise UploadLocked("another request is writing to this upload") from None
+    except FileNotFoundError:
+        raise NotFound("upload not found") from None  # terminated or finished meanwhile
     try:
         yield LockedPart(path, fd)
     finally:

@@ -178,6 +178,8 @@ async def render_media(ctx: JobContext, lease: queue.Lease) -> None:
             "token": record.token,
             "width": rendered.width,
             "height": rendered.height,
+            "size": rendition.size,
+            "thumbnail_size": thumbnail.size,
         }
         row.status = "ready"
         row.error = None

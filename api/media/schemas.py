@@ -61,7 +61,7 @@ class MediaOut(msgspec.Struct, kw_only=True):
 
 class VerifyOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     """``authentic`` is the answer; ``reason`` says why (``verified``, ``not_issued``, ``altered``,
-    ``metadata_stripped``, ``metadata_altered``, ``no_record``, ``signature_invalid``)."""
+    ``no_record``, ``signature_invalid``)."""
 
     authentic: bool
     reason: str

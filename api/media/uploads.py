@@ -148,16 +148,17 @@ class UploadService:
         chunks: AsyncIterator[bytes],
         checksum: tuple[str, bytes] | None = None,
     ) -> UploadState:
-        upload = await self._load(principal, upload_id)
-        if upload.status == "complete":
-            if offset != upload.length:
-                raise tus.offset_mismatch(upload.length, offset)
-            return _state(upload)
-        path = self._path(upload.id)
+        path = self._path(upload_id)
         if await asyncio.to_thread(part_size, path) is None:
-            await asyncio.to_thread(create_part, path)  # lost part file: start again from 0
+            # Finished, terminated, unknown, or the part file was lost (then start again from 0).
+            upload = await self._load(principal, upload_id)
+            if upload.status == "complete":
+                if offset != upload.length:
+                    raise tus.offset_mismatch(upload.length, offset)
+                return _state(upload)
+            await asyncio.to_thread(lambda: create_part(path, exist_ok=True))
         async with locked_part(path) as part:
-            upload = await self._load(principal, upload_id)  # as of now that we hold the lock
+            upload = await self._load(principal, upload_id)  # read under the lock: owner, offset
             if upload.status == "complete":
                 raise tus.offset_mismatch(upload.length, offset)
             size = await asyncio.to_thread(part_size, path)

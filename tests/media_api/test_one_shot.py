@@ -34,7 +34,7 @@ async def test_one_shot_photo_answers_the_record_and_is_idempotent(client, world
     assert body["sha256"] == sha256(data)
     assert body["size"] == len(data)
     assert body["content_type"] == "image/jpeg"
-    assert body["status"] == "processing"
+    assert body["status"] == "stored"
     assert body["entity_id"] == vid
     assert body["filename"] == "shelf.jpg"
     uuid.UUID(body["id"])

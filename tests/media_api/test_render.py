@@ -80,6 +80,7 @@ async def test_rendition_is_watermarked_signed_and_verifiable(client, world, wor
     assert r.headers["content-type"] == "image/jpeg"
     assert r.headers["cache-control"] == "private, max-age=31536000, immutable"
     assert r.headers["etag"] == f'"{sha256(r.content)}"'
+    assert r.headers["content-length"] == str(len(r.content))
     rendition = r.content
 
     # The watermark band: the bottom of the picture is darkened with light text on it, the rest
@@ -202,6 +203,7 @@ async def test_who_may_read_renditions_and_originals(client, world, worker) -> N
         r = await client.get(f"/v1/media/{media_id}/original", headers=headers)
         assert r.status_code == 200, key
         assert r.content == data
+        assert r.headers["content-length"] == str(len(data))
         assert r.headers["content-type"] == "image/jpeg"
         assert r.headers["etag"] == f'"{sha256(data)}"'
         assert (await client.get(f"/v1/media/{media_id}", headers=headers)).status_code == 200
