@@ -1,4 +1,4 @@
-"""A ``fieldline worker``-like process for the receipt tests: runs ``ocr.receipt`` jobs.
+"""A ``fieldline worker``-like process for the receipt tests: runs the registered ``ocr.receipt`` kind.
 
 Usage: python -m tests.expenses.ocr_worker_script DB_URL STORE_DIR WORKER_ID HOLD_S
 
@@ -11,6 +11,7 @@ again within seconds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.expenses import ocr_job
+from api.jobs.registry import job_kinds
 from api.jobs.worker import JobContext, JobWorker
 from media.storage import LocalStorage
 
@@ -37,7 +39,7 @@ async def main(url: str, store: str, worker_id: str, hold_s: str) -> None:
     ocr_job.read_receipt = holding(float(hold_s))  # type: ignore[assignment]
     engine = create_engine(url)
     ctx = JobContext(Database(engine, create_session_factory(engine)), {"storage": LocalStorage(store)})
-    kinds = [ocr_job.receipt_ocr_kind(lease_seconds=3)]
+    kinds = [dataclasses.replace(k, lease_seconds=3) for k in job_kinds() if k.name == ocr_job.KIND]
     worker = JobWorker(ctx, kinds, worker_id=worker_id, poll_interval=0.05)
     print("ready", flush=True)
     try:
