@@ -20,7 +20,7 @@ from api.accounts.jwt import build_jwt_auth
 from api.accounts.limits import LIMITS_STORE, build_backends, login_throttle, rate_limit_middleware
 from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
-from api.lib.errors import exception_to_problem
+from api.lib.errors import document_problems, exception_to_problem
 from api.observability.access import REQUEST_ID_HEADER, AccessLogMiddleware
 from api.observability.endpoints import health, metrics, ready
 from api.observability.logging import logging_config
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
+        on_startup=[lambda app: document_problems(app.openapi_schema)],
         state=State(state),
         stores={LIMITS_STORE: limits_store},
         middleware=[

@@ -68,3 +68,21 @@ async def test_every_list_caps_its_page_size_with_a_clear_error(client, world) -
         assert str(maximum) in problem["errors"][0]["message"]
         capped.append(path)
     assert {"/v1/customers", "/v1/visits", "/v1/sync/pull", "/v1/sync/conflicts"} <= set(capped)
+
+
+async def test_error_responses_are_documented_as_problems(client) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+    assert set(doc["components"]["schemas"]["Problem"]["required"]) == {
+        "type",
+        "title",
+        "status",
+        "detail",
+        "code",
+    }
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in {"get", "post", "patch", "put", "delete"}:
+                continue
+            for status in ("400", "401", "404", "422", "429"):
+                content = op["responses"][status]["content"]
+                assert list(content) == ["application/problem+json"], (method, path, status)
