@@ -22,7 +22,7 @@ from api.accounts.limits import LIMITS_STORE, build_backends, login_throttle, ra
 from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.jobs.runtime import build_worker
-from api.lib.errors import exception_to_problem
+from api.lib.errors import document_problems, exception_to_problem
 from api.media.controllers import EXPOSED_HEADERS, media_router
 from api.media.runtime import build_media_runtime
 from api.observability.access import REQUEST_ID_HEADER, AccessLogMiddleware
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
+        on_startup=[lambda app: document_problems(app.openapi_schema)],
         state=State(state),
         stores={LIMITS_STORE: limits_store},
         middleware=[

@@ -127,7 +127,7 @@ class SyncController(Controller):
         principal: Principal,
         session: AsyncSession,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> ConflictPage:
         cond: list[Any] = [SyncConflict.tenant_id == principal.tenant_id]
         if principal.rep_scope is not None:

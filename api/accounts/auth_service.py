@@ -16,6 +16,7 @@ from api.accounts.repository import AccountsRepository
 from api.accounts.schemas import RefreshRequest, TokenPair, TokenRequest, TokenUser
 from api.accounts.throttle import LoginThrottle
 from api.accounts.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from api.db.engine import begin_write
 from api.lib.clock import utcnow
 from api.lib.errors import Unauthenticated
 from api.settings import Settings
@@ -40,6 +41,14 @@ class AuthService:
             raise Unauthenticated("Wrong email or password", code="invalid_credentials")
         if attempt is not None and self.throttle is not None:
             await self.throttle.succeeded(attempt)
+        # The writes run in their own short write transaction (on SQLite it takes the write lock
+        # first, so concurrent sign-ins queue instead of failing), on a fresh read of the user.
+        user_id = user.id
+        await self.session.rollback()
+        await begin_write(self.session)
+        user = await self.repo.user(user_id)
+        if user is None or not user.is_active or user.deleted_at is not None:
+            raise Unauthenticated("Wrong email or password", code="invalid_credentials")
         device = await self.repo.device(user.id, data.device_id)
         now = utcnow()
         if device is None:
@@ -63,21 +72,26 @@ class AuthService:
 
     async def refresh(self, data: RefreshRequest) -> TokenPair:
         now = utcnow()
+        await begin_write(self.session)
         row = await self.repo.refresh_token(hash_refresh_token(data.refresh_token))
         if row is None:
             raise Unauthenticated("Unknown refresh token", code="invalid_refresh_token")
-        if row.used_at is not None or row.revoked_at is not None:
+        if row.expires_at <= now and row.used_at is None and row.revoked_at is None:
+            raise Unauthenticated("Refresh token expired", code="refresh_token_expired")
+        # The claim is one conditional update: of concurrent refreshes with one token, one wins.
+        if (
+            row.used_at is not None
+            or row.revoked_at is not None
+            or not await self.repo.claim_refresh_token(row.id, now)
+        ):
             # A used token presented again: assume theft, cut off the whole family now.
             await self.repo.revoke_family(row.family_id, now)
             await self.session.commit()
             raise Unauthenticated("Refresh token was already used; signed out", code="refresh_token_reused")
-        if row.expires_at <= now:
-            raise Unauthenticated("Refresh token expired", code="refresh_token_expired")
         user = await self.repo.user(row.user_id)
         device = await self.session.get(Device, row.device_pk)
         if user is None or device is None or not user.is_active or user.deleted_at is not None:
             raise Unauthenticated("Account disabled", code="invalid_refresh_token")
-        row.used_at = now
         device.last_seen_at = now
         return await self._issue(
             user.id, user.tenant_id, user.role, user.name, device, family_id=row.family_id

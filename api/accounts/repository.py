@@ -36,6 +36,18 @@ class AccountsRepository:
     async def refresh_token(self, token_hash: str) -> RefreshToken | None:
         return await self.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
 
+    async def claim_refresh_token(self, token_id: uuid.UUID, at: datetime) -> bool:
+        """Mark a refresh token used, unless another request used or revoked it first."""
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.id == token_id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None)
+            )
+            .values(used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
     async def revoke_family(self, family_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(
             update(RefreshToken)

@@ -13,6 +13,15 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.spec import (
+    Components,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("fieldline.errors")
@@ -164,6 +173,10 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
                 400, "malformed_json", "Malformed JSON", "The request body is not valid JSON"
             )
         return problem_response(422, "validation_failed", "Validation failed", _clean(detail), errors=errors)
+    if isinstance(exc, RecursionError) and "deserializing" in str(exc):
+        return problem_response(
+            400, "malformed_json", "Malformed JSON", "The request body is nested too deeply"
+        )
     decode_error = _decode_cause(exc)
     if decode_error is not None:
         if isinstance(decode_error, msgspec.ValidationError):
@@ -209,3 +222,54 @@ def _clean(detail: str) -> str:
     """Keep details short and free of internals."""
     return detail.splitlines()[0][:300] if detail else detail
 
+
+def _problem_schema() -> Schema:
+    text = Schema(type=OpenAPIType.STRING)
+    item = Schema(
+        type=OpenAPIType.OBJECT,
+        properties={
+            "field": Schema(one_of=[text, Schema(type=OpenAPIType.NULL)]),
+            "code": text,
+            "message": text,
+        },
+    )
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "title", "status", "detail", "code"],
+        properties={
+            "type": text,
+            "title": text,
+            "status": Schema(type=OpenAPIType.INTEGER),
+            "detail": text,
+            "code": text,
+            "errors": Schema(type=OpenAPIType.ARRAY, items=item),
+        },
+        description="RFC 9457 problem details; `code` is stable and machine-readable",
+    )
+
+
+def document_problems(openapi: OpenAPI) -> None:
+    """Describe error responses as they are sent: ``application/problem+json`` with a ``code``.
+
+    Replaces the framework's generic 400 entry (a different shape) on every operation and adds the
+    statuses every operation can answer (plus 413 where a body is accepted).
+    """
+    components = openapi.components if isinstance(openapi.components, Components) else None
+    if components is None:
+        return
+    components.schemas = {**(components.schemas or {}), "Problem": _problem_schema()}
+    problem = Reference(ref="#/components/schemas/Problem")
+    for path_item in (openapi.paths or {}).values():
+        for method in ("get", "put", "post", "patch", "delete"):
+            operation = getattr(path_item, method, None)
+            if operation is None:
+                continue
+            responses = dict(operation.responses or {})
+            statuses = [400, 401, 403, 404, 422, 429] + ([413] if operation.request_body else [])
+            for status in statuses:
+                _, title = _STATUS_CODES[status]
+                responses[str(status)] = OpenAPIResponse(
+                    description=title,
+                    content={PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=problem)},
+                )
+            operation.responses = responses
