@@ -21,6 +21,7 @@ class Phone:
     headers: dict[str, str]
     seq: int = 0
     cursor: str | None = None
+    server_hlc: str | None = None
     replica: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +75,7 @@ class Phone:
             r = await self.pull_page(limit, schema_version=schema_version)
             assert r.status_code == 200, r.text
             page = r.json()
+            self.server_hlc = page["server_hlc"]
             changes.extend(page["changes"])
             for ch in page["changes"]:
                 key = (ch["entity"], ch["id"])

@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
+import pytest
+from litestar.exceptions import LitestarException
+from sqlalchemy.exc import OperationalError
+
 from tests.sync.helpers import Phone, stamp
 
 NOW_MS = int(time.time() * 1000)
@@ -509,3 +514,212 @@ async def test_action_payloads_are_validated_per_kind(client, world) -> None:
     assert [r["status"] for r in res] == ["applied", "rejected", "rejected", "rejected"]
     assert res[1]["error"]["code"] == "validation_failed"
     assert res[3]["error"]["code"] == "not_found"
+
+
+class _LoseResponses:
+    """An ASGI wrapper whose next ``count`` responses on ``path`` never reach the client."""
+
+    def __init__(self, app, path: str, count: int = 1) -> None:
+        self.app, self.path, self.count = app, path, count
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or self.count == 0:
+            await self.app(scope, receive, send)
+            return
+        self.count -= 1
+
+        async def lost(message) -> None:
+            raise ConnectionResetError("the connection dropped before the response")
+
+        await self.app(scope, receive, lost)
+
+
+async def test_crash_between_apply_and_response_replays_without_applying_twice(app, client, world) -> None:
+    phone = await Phone.sign_in(client, "rep1")
+    vid = uuid.uuid4()
+    batch = [
+        phone.mutation("visit", vid, {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS)),
+        phone.mutation("visit", vid, {"notes": "first"}, hlc=stamp(NOW_MS + 1)),
+        phone.mutation(
+            "visit", vid, {"status": "planned", "review": {"status": "approved"}}, hlc=stamp(NOW_MS + 2)
+        ),
+    ]
+    lossy = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_LoseResponses(app, "/v1/sync/push")), base_url="http://t"
+    )
+    async with lossy:
+        with pytest.raises((ConnectionResetError, LitestarException)):
+            await lossy.post(
+                "/v1/sync/push",
+                headers=phone.headers,
+                json={"schema_version": 1, "client_id": str(phone.device), "mutations": batch},
+            )
+    # The push committed although the phone never heard back: its next pull says so.
+    page = (await phone.pull_page()).json()
+    assert page["last_seq"] == 3
+    # The phone re-sends its outbox, with one new mutation after it.
+    batch.append(phone.mutation("visit", vid, {"outcome": "ordered"}, hlc=stamp(NOW_MS + 3)))
+    r = (await phone.push(batch)).json()
+    assert [x["status"] for x in r["results"]] == ["duplicate", "duplicate", "duplicate", "applied"]
+    assert [x.get("original_status") for x in r["results"][:3]] == ["applied", "applied", "rejected"]
+    assert r["results"][2]["error"]["code"] == "read_only"
+    assert r["last_seq"] == 4
+    visits = (await client.get("/v1/visits", headers=phone.headers)).json()
+    assert visits["total"] == 1
+    assert visits["items"][0]["version"] == r["results"][3]["version"]
+    log = (await client.get("/v1/sync/conflicts", headers=phone.headers)).json()
+    assert log["total"] == 1
+
+
+async def test_database_failure_mid_push_keeps_what_was_processed(app, client, world) -> None:
+    phone = await Phone.sign_in(client, "rep1")
+    service = app.state.push_service
+    service.chunk = 2
+
+    async def database_goes_away(session, spec, row, changed, actor):
+        if getattr(row, "notes", None) == "boom":
+            raise OperationalError(
+                "UPDATE visits", {}, Exception("server closed the connection unexpectedly")
+            )
+        return {}
+
+    service.after_merge.append(database_goes_away)
+    ids = [uuid.uuid4() for _ in range(5)]
+    batch = [
+        phone.mutation(
+            "visit",
+            vid,
+            {"customer_id": str(world.customers["c0"]), "notes": "boom" if i == 3 else f"n{i}"},
+            hlc=stamp(NOW_MS + i),
+        )
+        for i, vid in enumerate(ids)
+    ]
+    r = await phone.push(batch)
+    assert r.status_code == 503
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["last_seq"] == 2
+    assert r.headers["retry-after"]
+    service.after_merge.remove(database_goes_away)
+    # The client retries from last_seq + 1 (re-sending the rest is just as safe).
+    r = (await phone.push(batch)).json()
+    assert [x["status"] for x in r["results"]] == ["duplicate", "duplicate", "applied", "applied", "applied"]
+    assert (await client.get("/v1/visits", headers=phone.headers)).json()["total"] == 5
+
+
+async def test_retries_of_rejections_and_gaps_are_answered_consistently(client, world) -> None:
+    phone = await Phone.sign_in(client, "rep1")
+    rejected = phone.mutation("visit", uuid.uuid4(), {"customer_id": str(uuid.uuid4())}, hlc=stamp(NOW_MS))
+    ok = phone.mutation(
+        "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + 1)
+    )
+    later = [
+        phone.mutation(
+            "visit", uuid.uuid4(), {"customer_id": str(world.customers["c0"])}, hlc=stamp(NOW_MS + i)
+        )
+        for i in (2, 3)
+    ]
+    # Out of order inside one batch, and a gap: only what follows last_seq in order is processed.
+    r = (await phone.push([ok, rejected, later[1]])).json()
+    assert [x["status"] for x in r["results"]] == ["out_of_order", "rejected", "out_of_order"]
+    assert r["results"][1]["error"]["code"] == "not_found"
+    assert r["last_seq"] == 1
+    r = (await phone.push([rejected, ok, later[0], later[0], later[1]])).json()
+    assert [x["status"] for x in r["results"]] == ["duplicate", "applied", "applied", "duplicate", "applied"]
+    assert r["results"][0]["original_status"] == "rejected"
+    assert r["results"][0]["error"]["code"] == "not_found"
+    assert r["last_seq"] == 4
+    # An empty push just reports where the server is.
+    r = (await phone.push([])).json()
+    assert (r["last_seq"], r["results"]) == (4, [])
+    assert (await client.get("/v1/visits", headers=phone.headers)).json()["total"] == 3
+
+
+async def test_edit_then_delete_from_two_devices_ends_deleted(client, world) -> None:
+    a = await Phone.sign_in(client, "rep1")
+    b = await Phone.sign_in(client, "rep1")
+    vid, v1 = await _visit(a, world.customers["c0"], hlc=stamp(NOW_MS))
+    await b.pull_all()
+    # a edits (stamped later), b deletes (stamped earlier): a delete still wins, whatever the clocks.
+    r = (
+        await a.push([a.mutation("visit", vid, {"notes": "edit"}, hlc=stamp(NOW_MS + 50), base_version=v1)])
+    ).json()
+    assert r["results"][0]["status"] == "applied"
+    r = (
+        await b.push([b.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 10), base_version=v1)])
+    ).json()
+    assert r["results"][0]["status"] == "applied"
+    for phone in (a, b):
+        await phone.pull_all()
+        assert ("visit", str(vid)) not in phone.replica
+    r = (await a.push([a.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 60))])).json()
+    assert r["results"][0]["status"] == "applied"  # deleting twice is harmless
+
+
+async def test_expense_locked_for_the_rep_after_approval(client, world) -> None:
+    rep = await Phone.sign_in(client, "rep1")
+    manager = await Phone.sign_in(client, "manager1")
+    eid = uuid.uuid4()
+    r = (
+        await rep.push(
+            [
+                rep.mutation(
+                    "expense",
+                    eid,
+                    {"merchant": "Cafe", "total": "12.50", "currency": "CNY", "status": "submitted"},
+                    hlc=stamp(NOW_MS),
+                )
+            ]
+        )
+    ).json()
+    assert r["results"][0]["status"] == "applied", r
+    await manager.pull_all()
+    seen = manager.replica[("expense", str(eid))]["version"]
+    r = (
+        await manager.push(
+            [
+                manager.mutation(
+                    "expense",
+                    eid,
+                    {"review": {"status": "approved"}},
+                    hlc=stamp(NOW_MS + 5, node="m"),
+                    base_version=seen,
+                )
+            ]
+        )
+    ).json()
+    assert r["results"][0]["status"] == "applied", r
+    # The rep edited offline before the approval reached the phone: refused, and told why.
+    r = (
+        await rep.push(
+            [rep.mutation("expense", eid, {"total": "99.00", "notes": "typo"}, hlc=stamp(NOW_MS + 9))]
+        )
+    ).json()
+    res = r["results"][0]
+    assert res["status"] == "rejected"
+    assert {(c["field"], c["code"]) for c in res["conflicts"]} == {("total", "locked"), ("notes", "locked")}
+    r = (await rep.push([rep.mutation("expense", eid, op="delete", hlc=stamp(NOW_MS + 10))])).json()
+    assert r["results"][0]["error"]["code"] == "locked"
+    await rep.pull_all()
+    data = rep.replica[("expense", str(eid))]
+    assert (data["total"], data["status"]) == ("12.50", "approved")
+
+
+async def test_cursor_from_another_tenant_or_with_a_forged_position_is_invalid(client, world) -> None:
+    rep = await Phone.sign_in(client, "rep1")
+    rep_b = await Phone.sign_in(client, "rep_b")
+    await rep_b.pull_all()
+    r = await client.get("/v1/sync/pull", headers=rep.headers, params={"cursor": rep_b.cursor})
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_cursor"
+    # A well-formed cursor signed with another key (a forged position) is refused too.
+    from sync.cursor import encode_cursor
+
+    forged = encode_cursor(
+        "not-the-server-secret", user_id=world.users["rep1"], tenant_id=world.tenant_a, after=0, floor=0
+    )
+    r = await client.get("/v1/sync/pull", headers=rep.headers, params={"cursor": forged})
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "invalid_cursor"
+    r = await client.get("/v1/sync/pull", headers=rep.headers, params={"cursor": ""})
+    assert r.status_code == 200  # no cursor: a bootstrap
