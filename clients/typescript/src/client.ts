@@ -2,7 +2,7 @@
 import { Auth } from "./auth.js";
 import { FieldlineError, NotLoggedIn } from "./errors.js";
 import { HybridClock } from "./hlc.js";
-import { Http, type FetchLike } from "./http.js";
+import { Http, type FetchLike, type HttpResponse, type RequestOptions } from "./http.js";
 import { isUuid, uuidv4, uuidv7 } from "./ids.js";
 import { DeviceKeys, type UserKeys } from "./keys.js";
 import { ENTITY_NAMES, type EntityMap, type EntityName, type TokenUser } from "./models.js";
@@ -70,7 +70,7 @@ interface Loop {
 }
 
 export class FieldlineClient {
-  readonly http: Http;
+  private readonly http: Http;
   private readonly storage: StorageAdapter;
   private readonly device: DeviceKeys;
   private readonly auth: Auth;
@@ -165,6 +165,12 @@ export class FieldlineClient {
   async logout(): Promise<void> {
     await this.ready();
     await this.auth.logout();
+  }
+
+  /** An authenticated call to any endpoint (REST resources, `/v1/me`, …), with token renewal. */
+  async request<T = unknown>(opts: RequestOptions): Promise<HttpResponse<T>> {
+    await this.ready();
+    return this.http.request<T>(opts);
   }
 
   // ------------------------------------------------------------------ local state

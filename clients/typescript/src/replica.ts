@@ -105,5 +105,6 @@ export function foldResult(
   for (const c of r.conflicts ?? []) {
     if (c.outcome !== "overwrote" && c.field in data) data[c.field] = c.server_value;
   }
+  if (r.version !== undefined) data.version = r.version;
   return { v: r.version ?? current?.v ?? 0, g: current?.g ?? generation, d: data };
 }

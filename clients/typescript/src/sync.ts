@@ -132,7 +132,10 @@ export class SyncEngine {
         );
         body = res.data;
       } catch (err) {
-        if (err instanceof FieldlineError && err.status === 413 && chunk.length > 1) {
+        // Too large (413), or a server error that outlived the retries: send smaller chunks, so
+        // one mutation the server cannot process does not hold back the ones before it.
+        const splittable = err instanceof FieldlineError && (err.status === 413 || err.status >= 500);
+        if (splittable && chunk.length > 1) {
           maxCount = Math.max(1, Math.floor(chunk.length / 2));
           continue;
         }

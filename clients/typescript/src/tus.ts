@@ -11,6 +11,7 @@ import type { Http, HttpResponse } from "./http.js";
 import { uuidv4 } from "./ids.js";
 import type { UserKeys } from "./keys.js";
 import { sha1 } from "./sha1.js";
+import { resolveUrl } from "./urls.js";
 import type { StorageAdapter } from "./storage.js";
 
 export const TUS_VERSION = "1.0.0";
@@ -269,7 +270,7 @@ export class Uploader {
     );
     const location = res.headers.get("location");
     if (!location) throw new FieldlineError(res.status, "bad_upload_location", "the server sent no Location");
-    state.url = new URL(location, this.deps.http.url(UPLOADS_PATH)).toString();
+    state.url = resolveUrl(this.deps.http.url(UPLOADS_PATH), location);
     state.offset = 0;
     await this.save(state);
   }

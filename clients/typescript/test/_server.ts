@@ -110,7 +110,7 @@ export async function startServer(): Promise<TestServer> {
   const child: ChildProcess = spawn(
     PYTHON,
     ["-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", String(port), "--no-migrate"],
-    { env: serverEnv(dbPath, varDir), cwd: REPO, stdio: ["ignore", "ignore", "pipe"] },
+    { env: serverEnv(dbPath, varDir), cwd: REPO, stdio: ["ignore", "ignore", process.env.FIELDLINE_TEST_SERVER_LOG ? "inherit" : "pipe"] },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

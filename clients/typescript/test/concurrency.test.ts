@@ -97,7 +97,18 @@ test("two devices of one rep and their manager edit the same visit offline, then
 
 test("merged and rejected writes reach the conflict callback with the reason and the server's value", async () => {
   const net = switchableFetch();
-  const rep = await signedIn(server.baseUrl, "rep4@demo.test", { fetch: net.fetch });
+  const loseNextPushAnswer = { on: false };
+  const rep = await signedIn(server.baseUrl, "rep4@demo.test", {
+    fetch: async (input, init) => {
+      const res = await net.fetch(input, init);
+      if (loseNextPushAnswer.on && new URL(input).pathname === "/v1/sync/push") {
+        loseNextPushAnswer.on = false;
+        await res.arrayBuffer();
+        throw new TypeError("fetch failed (answer lost)");
+      }
+      return res;
+    },
+  });
   const events: ConflictEvent[] = [];
   const unsubscribe = rep.onConflict((e) => void events.push(e));
   await rep.sync();
@@ -115,9 +126,11 @@ test("merged and rejected writes reach the conflict callback with the reason and
   await rep.update("visit", reviewed, { notes: "thanks", rep_id: manager.user.id }); // rep_id is not the rep's to write
   await rep.update("visit", doomed, { notes: "still going?" }); // deleted meanwhile
   net.online.on = true;
+  loseNextPushAnswer.on = true; // the server merges and refuses, but its answer is lost
   const report = await rep.sync();
 
-  assert.equal(events.length, 3);
+  assert.equal(events.length, 3, "the retried push brings back the original results");
+  assert.ok(events.every((e) => e.duplicate));
   const [locked, readOnly, deleted] = events as [ConflictEvent, ConflictEvent, ConflictEvent];
   assert.equal(locked.status, "rejected");
   assert.equal(locked.error?.code, "locked");

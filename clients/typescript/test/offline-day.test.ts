@@ -149,11 +149,36 @@ test("after an app restart the queued writes are still there and are pushed exac
   assert.deepEqual(report.rejected, []);
   assert.equal((await restarted.pending()).length, 0);
 
-  const pull = await restarted.http.request<{ last_seq: number }>({ path: "/v1/sync/pull" });
+  const pull = await restarted.request<{ last_seq: number }>({ path: "/v1/sync/pull" });
   assert.equal(pull.data.last_seq, 3, "the server processed each of the three seqs once");
   const manager = await Rest.login(server.baseUrl, "manager1@demo.test");
   const visits = await manager.ok<{ items: Visit[] }>("GET", `/v1/visits?customer_id=${shop.id}`);
   assert.equal(visits.items.filter((v) => v.id === visitId).length, 1);
   assert.equal(visits.items.find((v) => v.id === visitId)?.notes, "before the restart");
   assert.equal((await manager.call("GET", `/v1/expenses/${expenseId}`)).status, 200);
+});
+
+test("a write the server acknowledged stays visible while the pull that brings it back fails", async () => {
+  const pullDown = { on: false };
+  const rep = await signedIn(server.baseUrl, "rep6@demo.test", {
+    retry: { ...FAST_RETRY, maxAttempts: 2 },
+    fetch: async (input, init) => {
+      if (pullDown.on && new URL(input).pathname === "/v1/sync/pull") throw new TypeError("fetch failed (offline)");
+      return fetch(input, init);
+    },
+  });
+  await rep.sync();
+  const shop = (await rep.list("customer"))[0]!;
+  const visitId = await rep.create("visit", { customer_id: shop.id, notes: "pushed, not pulled yet" });
+  pullDown.on = true;
+  await assert.rejects(rep.sync(), NetworkError);
+  assert.equal((await rep.pending()).length, 0, "the push went through");
+  const acknowledged = await rep.get("visit", visitId);
+  assert.equal(acknowledged?.notes, "pushed, not pulled yet");
+  assert.equal(acknowledged?.customer_id, shop.id);
+  assert.ok((acknowledged?.version ?? 0) > 0, "it carries the version the server gave it");
+  pullDown.on = false;
+  await rep.sync();
+  const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
+  assert.deepEqual(await rep.get("visit", visitId), await manager.ok<Visit>("GET", `/v1/visits/${visitId}`));
 });
