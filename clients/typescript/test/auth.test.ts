@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AuthExpired, FieldlineError, MemoryStorage, NotLoggedIn } from "../src/index.js";
-import { DEMO_PASSWORD, execSql, startServer, type TestServer } from "./_server.js";
+import { DEMO_PASSWORD, startServer, type TestServer } from "./_server.js";
 import { newClient, Rest, signedIn, switchableFetch, type Fetch } from "./_util.js";
 
 let server: TestServer;
@@ -149,7 +149,7 @@ test("an expired cursor (cursor_expired) rebuilds the replica: the outbox is kep
   const manager = await Rest.login(server.baseUrl, "manager1@demo.test");
   assert.equal((await manager.call("DELETE", `/v1/visits/${gone}`)).status, 204);
   // The server prunes its change history: every cursor issued so far is now too old.
-  await execSql(server.dbPath, "UPDATE sync_clocks SET purged_through = version");
+  await server.sql("UPDATE sync_clocks SET purged_through = version");
   net.online.on = false;
   await rep.update("visit", kept, { notes: "edited offline" });
   net.online.on = true;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { FieldlineClient, NetworkError, parseStamp, type Customer, type Visit } from "../src/index.js";
+import { FieldlineClient, NetworkError, parseStamp, type Customer, type SyncReport, type Visit } from "../src/index.js";
 import { JsonFileStorage } from "../src/node.js";
 import { startServer, type TestServer } from "./_server.js";
 import { FAST_RETRY, fixAt, Rest, signedIn, switchableFetch } from "./_util.js";
@@ -181,4 +181,30 @@ test("a write the server acknowledged stays visible while the pull that brings i
   await rep.sync();
   const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
   assert.deepEqual(await rep.get("visit", visitId), await manager.ok<Visit>("GET", `/v1/visits/${visitId}`));
+});
+
+test("the background loop syncs writes and deletions until it is stopped", async () => {
+  const rep = await signedIn(server.baseUrl, "rep7@demo.test");
+  const reports: SyncReport[] = [];
+  const errors: unknown[] = [];
+  const until = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(done(), "timed out waiting for the loop");
+  };
+  rep.start(40, { onSync: (r) => void reports.push(r), onError: (e) => void errors.push(e) });
+  await until(() => reports.length > 0);
+  const expenseId = await rep.create("expense", { merchant: "Parking", total: "10.00", currency: "CNY" });
+  await until(() => reports.some((r) => r.pushed > 0));
+  assert.ok(await rep.get("expense", expenseId));
+  await rep.delete("expense", expenseId);
+  const before = reports.length;
+  await until(() => reports.slice(before).some((r) => r.pushed === 1));
+  await rep.stop();
+  const stoppedAt = reports.length;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(reports.length, stoppedAt, "no sync after stop()");
+  assert.deepEqual(errors, []);
+  assert.equal(await rep.get("expense", expenseId), undefined);
+  const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
+  assert.equal((await manager.call("GET", `/v1/expenses/${expenseId}`)).status, 404, "deleted on the server");
 });
