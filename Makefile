@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean test-ts
+.PHONY: install run test test-sqlite test-postgres lint bench clean test-ts test-ts-postgres
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ test-postgres:
 # The TypeScript SDK: npm ci, tsc --strict, node --test against real servers (needs Node 20+).
 test-ts: install
 	bash scripts/test-typescript.sh
+
+# The same TypeScript SDK tests against servers on PostgreSQL + PostGIS.
+test-ts-postgres: install
+	bash scripts/ensure-postgres.sh "$(TEST_PG_URL)"
+	FIELDLINE_TS_TEST_DB=postgres FIELDLINE_TS_TEST_PG_URL="$(TEST_PG_URL)" bash scripts/test-typescript.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

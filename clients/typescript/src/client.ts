@@ -248,7 +248,7 @@ export class FieldlineClient {
 
   /** Mutations not yet acknowledged by the server, oldest first. */
   async pending(): Promise<Mutation[]> {
-    return (await this.localState()).outbox.pending();
+    return JSON.parse(JSON.stringify((await this.localState()).outbox.pending())) as Mutation[];
   }
 
   // ------------------------------------------------------------------ reads (replica + outbox)

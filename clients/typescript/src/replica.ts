@@ -76,12 +76,15 @@ export class Replica {
   }
 }
 
-/** `base` with pending mutations applied in order; `undefined` when deleted or never created. */
+/**
+ * `base` with pending mutations applied in order; `undefined` when deleted or never created.
+ * Pending values are copied: changing what a read returned never alters the queued mutation.
+ */
 export function overlay(id: string, base: JsonObject | undefined, pending: Mutation[]): JsonObject | undefined {
   let out = base;
   for (const m of pending) {
     if (m.op === "delete") out = undefined;
-    else out = { ...(out ?? { id }), ...(m.fields ?? {}) };
+    else out = { ...(out ?? { id }), ...(m.fields ? (JSON.parse(JSON.stringify(m.fields)) as JsonObject) : {}) };
   }
   return out;
 }

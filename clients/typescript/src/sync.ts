@@ -266,7 +266,7 @@ function conflictEvent(m: Mutation, r: MutationResult): ConflictEvent | undefine
     seq: m.seq,
     op: m.op,
     status,
-    fields: m.fields,
+    fields: m.fields === undefined ? undefined : (JSON.parse(JSON.stringify(m.fields)) as JsonObject),
     conflicts: r.conflicts ?? [],
     error: r.error,
     notes: r.notes ?? [],

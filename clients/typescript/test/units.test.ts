@@ -143,6 +143,10 @@ test("pending writes are laid over the server's view in seq order", () => {
   assert.equal(overlay("v1", base, [mutation(1, { notes: "a" }), mutation(2, undefined, "delete")]), undefined);
   assert.deepEqual(overlay("v1", undefined, [mutation(1, { notes: "new" })]), { id: "v1", notes: "new" });
   assert.equal(overlay("v1", undefined, []), undefined);
+  const queued = mutation(1, { check_in: { lat: 1, lon: 2 } });
+  const read = overlay("v1", base, [queued]) as { check_in: { lat: number } };
+  read.check_in.lat = 99;
+  assert.deepEqual(queued.fields, { check_in: { lat: 1, lon: 2 } }, "a read is a copy");
 });
 
 test("an acknowledged write is folded into the replica: kept_server and refused fields show the server's value", () => {
