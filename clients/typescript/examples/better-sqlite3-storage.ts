@@ -24,7 +24,9 @@ export class BetterSqliteStorage implements StorageAdapter {
     this.db.pragma("synchronous = NORMAL");
     this.db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID");
     this.getStmt = this.db.prepare("SELECT value FROM kv WHERE key = ?");
-    this.setStmt = this.db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    this.setStmt = this.db.prepare(
+      "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
     this.deleteStmt = this.db.prepare("DELETE FROM kv WHERE key = ?");
     // A range scan on the primary key: every key starting with the prefix.
     this.keysStmt = this.db.prepare("SELECT key FROM kv WHERE key >= ? AND key < ?");

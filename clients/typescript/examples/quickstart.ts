@@ -32,7 +32,8 @@ async function main(baseUrl: string, email: string, password: string): Promise<v
   console.log("check-in verdict:", (await client.get("visit", visitId))?.check_in_verdict);
 }
 
-const [baseUrl = "http://127.0.0.1:8000", email = "rep1@demo.test", password = "fieldline-demo"] = process.argv.slice(2);
+const [baseUrl = "http://127.0.0.1:8000", email = "rep1@demo.test", password = "fieldline-demo"] =
+  process.argv.slice(2);
 main(baseUrl, email, password).catch((err: unknown) => {
   console.error(err instanceof FieldlineError ? `${err.status} ${err.code}: ${err.detail}` : err);
   process.exit(1);

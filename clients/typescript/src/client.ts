@@ -12,7 +12,15 @@ import { overlay, Replica } from "./replica.js";
 import { DEFAULT_RETRY, realSleep, withRetry, type RetryPolicy } from "./retry.js";
 import type { StorageAdapter } from "./storage.js";
 import { SyncEngine, type ConflictEvent, type SyncReport } from "./sync.js";
-import { Uploader, type FileSource, type ResumeResult, type UploadKind, type UploadOptions, type UploadSource, type UploadState } from "./tus.js";
+import {
+  Uploader,
+  type FileSource,
+  type ResumeResult,
+  type UploadKind,
+  type UploadOptions,
+  type UploadSource,
+  type UploadState,
+} from "./tus.js";
 import type { JsonObject, Mutation } from "./wire.js";
 
 export interface FieldlineClientOptions {
@@ -47,7 +55,9 @@ export interface FieldlineClientOptions {
 }
 
 /** Fields of an entity as a mutation sends them (the server refuses fields the role may not write). */
-export type EntityFields<E extends EntityName> = Partial<Omit<EntityMap[E], "id" | "version" | "created_at" | "updated_at">>;
+export type EntityFields<E extends EntityName> = Partial<
+  Omit<EntityMap[E], "id" | "version" | "created_at" | "updated_at">
+>;
 
 export interface StartOptions {
   onSync?: (report: SyncReport) => void;
@@ -356,7 +366,12 @@ export class FieldlineClient {
   // ------------------------------------------------------------------ uploads
 
   /** Uploads a photo or receipt over tus; resolves to the media id the server reports. */
-  async upload(source: UploadSource, kind: UploadKind, entityId: string, opts: UploadOptions = {}): Promise<string | null> {
+  async upload(
+    source: UploadSource,
+    kind: UploadKind,
+    entityId: string,
+    opts: UploadOptions = {},
+  ): Promise<string | null> {
     await this.localState();
     return this.uploader.upload(source, kind, entityId, opts);
   }

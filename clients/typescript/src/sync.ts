@@ -203,7 +203,8 @@ export class SyncEngine {
         const res = await ctx.retry(() => ctx.http.request<PullResponseBody>({ path: "/v1/sync/pull", query }));
         page = res.data;
       } catch (err) {
-        const refused = err instanceof FieldlineError && (err.code === "cursor_expired" || err.code === "invalid_cursor");
+        const refused =
+          err instanceof FieldlineError && (err.code === "cursor_expired" || err.code === "invalid_cursor");
         if (refused && cursor !== null && !report.rebootstrapped) {
           report.rebootstrapped = true;
           generation = await this.startBootstrap(generation);

@@ -98,7 +98,12 @@ export class Uploader {
   constructor(private readonly deps: UploaderDeps) {}
 
   /** Starts an upload and runs it to the end; returns the media id the server reported. */
-  async upload(source: UploadSource, kind: UploadKind, entityId: string, opts: UploadOptions = {}): Promise<string | null> {
+  async upload(
+    source: UploadSource,
+    kind: UploadKind,
+    entityId: string,
+    opts: UploadOptions = {},
+  ): Promise<string | null> {
     const { storage } = this.deps;
     const keys = this.deps.keys();
     const id = uuidv4();
@@ -303,7 +308,12 @@ export class Uploader {
   private async completedMediaId(state: UploadState): Promise<string | null> {
     const url = state.url!;
     const res = await this.deps.retry(() =>
-      this.deps.http.request({ method: "HEAD", path: url, headers: { "tus-resumable": TUS_VERSION }, accept: [404, 410] }),
+      this.deps.http.request({
+        method: "HEAD",
+        path: url,
+        headers: { "tus-resumable": TUS_VERSION },
+        accept: [404, 410],
+      }),
     );
     return res.status < 300 ? mediaIdFrom(res) : null;
   }

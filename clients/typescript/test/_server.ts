@@ -78,7 +78,12 @@ async function once(lock: string, ready: () => Promise<boolean>, build: () => Pr
     try {
       await mkdir(lock);
     } catch {
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > 180_000) await rm(lock, { recursive: true, force: true });
       await sleep(200);
       continue;
@@ -104,7 +109,8 @@ export async function templateDatabase(): Promise<string> {
   const lock = join(cache, `${key}-${ENGINE}.lock`);
   if (ENGINE === "postgres") {
     const name = `fieldline_ts_tpl_${key}`;
-    const ready = async (): Promise<boolean> => (await pg(`SELECT count(*) FROM pg_database WHERE datname = '${name}'`)) === "1";
+    const ready = async (): Promise<boolean> =>
+      (await pg(`SELECT count(*) FROM pg_database WHERE datname = '${name}'`)) === "1";
     await once(lock, ready, async () => {
       const work = await mkdtemp(join(cache, "seed-"));
       await pg(`DROP DATABASE IF EXISTS ${name}_build`);
@@ -120,16 +126,20 @@ export async function templateDatabase(): Promise<string> {
     return name;
   }
   const target = join(cache, `${key}.db`);
-  await once(lock, () => exists(target), async () => {
-    const work = await mkdtemp(join(cache, "seed-"));
-    const db = join(work, "fieldline.db");
-    await seed(`sqlite:///${db}`, work);
-    await rename(db, target);
-    await rm(work, { recursive: true, force: true });
-    for (const name of await readdir(cache)) {
-      if (name.endsWith(".db") && join(cache, name) !== target) await rm(join(cache, name), { force: true });
-    }
-  });
+  await once(
+    lock,
+    () => exists(target),
+    async () => {
+      const work = await mkdtemp(join(cache, "seed-"));
+      const db = join(work, "fieldline.db");
+      await seed(`sqlite:///${db}`, work);
+      await rename(db, target);
+      await rm(work, { recursive: true, force: true });
+      for (const name of await readdir(cache)) {
+        if (name.endsWith(".db") && join(cache, name) !== target) await rm(join(cache, name), { force: true });
+      }
+    },
+  );
   return target;
 }
 
@@ -178,7 +188,11 @@ export async function startServer(): Promise<TestServer> {
   const child: ChildProcess = spawn(
     PYTHON,
     ["-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", String(port), "--no-migrate"],
-    { env: serverEnv(databaseUrl, varDir), cwd: REPO, stdio: ["ignore", "ignore", process.env.FIELDLINE_TEST_SERVER_LOG ? "inherit" : "pipe"] },
+    {
+      env: serverEnv(databaseUrl, varDir),
+      cwd: REPO,
+      stdio: ["ignore", "ignore", process.env.FIELDLINE_TEST_SERVER_LOG ? "inherit" : "pipe"],
+    },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

@@ -58,12 +58,19 @@ export class TusServer {
       return;
     }
     if (req.headers.authorization !== "Bearer t") {
-      res.writeHead(401, { "content-type": "application/problem+json" }).end(JSON.stringify({ code: "unauthenticated" }));
+      res
+        .writeHead(401, { "content-type": "application/problem+json" })
+        .end(JSON.stringify({ code: "unauthenticated" }));
       return;
     }
     const tus = { "tus-resumable": "1.0.0" };
     if (req.method === "OPTIONS" && url.pathname === "/v1/uploads") {
-      res.writeHead(204, { ...tus, "tus-version": "1.0.0", "tus-extension": "creation,checksum,termination", "tus-checksum-algorithm": "sha1" });
+      res.writeHead(204, {
+        ...tus,
+        "tus-version": "1.0.0",
+        "tus-extension": "creation,checksum,termination",
+        "tus-checksum-algorithm": "sha1",
+      });
       res.end();
       return;
     }
@@ -78,7 +85,9 @@ export class TusServer {
         return;
       }
       const metadata: Record<string, string> = {};
-      for (const pair of String(req.headers["upload-metadata"] ?? "").split(",").filter(Boolean)) {
+      for (const pair of String(req.headers["upload-metadata"] ?? "")
+        .split(",")
+        .filter(Boolean)) {
         const [k, v] = pair.trim().split(" ");
         metadata[k!] = Buffer.from(v ?? "", "base64").toString("utf8");
       }
@@ -95,7 +104,13 @@ export class TusServer {
     }
     const done = upload.mediaId ? { "upload-media-id": upload.mediaId } : {};
     if (req.method === "HEAD") {
-      res.writeHead(200, { ...tus, ...done, "upload-offset": String(upload.offset), "upload-length": String(upload.length), "cache-control": "no-store" });
+      res.writeHead(200, {
+        ...tus,
+        ...done,
+        "upload-offset": String(upload.offset),
+        "upload-length": String(upload.length),
+        "cache-control": "no-store",
+      });
       res.end();
       return;
     }
@@ -131,7 +146,11 @@ export class TusServer {
       upload.offset += body.length;
       this.received += body.length;
       if (upload.offset === upload.length) upload.mediaId = randomUUID();
-      res.writeHead(204, { ...tus, "upload-offset": String(upload.offset), ...(upload.mediaId ? { "upload-media-id": upload.mediaId } : {}) });
+      res.writeHead(204, {
+        ...tus,
+        "upload-offset": String(upload.offset),
+        ...(upload.mediaId ? { "upload-media-id": upload.mediaId } : {}),
+      });
       res.end();
       return;
     }

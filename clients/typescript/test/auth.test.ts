@@ -30,7 +30,10 @@ async function session(storage: MemoryStorage): Promise<Session> {
 /** Makes the stored access token one the server refuses (as an expired one would be). */
 async function spoilAccessToken(storage: MemoryStorage): Promise<void> {
   const s = await session(storage);
-  await storage.set(SESSION, JSON.stringify({ ...s, accessToken: `${s.accessToken.split(".").slice(0, 2).join(".")}.invalid` }));
+  await storage.set(
+    SESSION,
+    JSON.stringify({ ...s, accessToken: `${s.accessToken.split(".").slice(0, 2).join(".")}.invalid` }),
+  );
 }
 
 function counting(): { fetch: Fetch; count: (path: string) => number } {

@@ -48,14 +48,30 @@ test("random network cuts before and after the server handled push and pull lose
         kind: "competitor_report",
         payload: { competitor: `Rival ${round}.${i}`, price: "9.90" },
       });
-      const expenseId = await rep.create("expense", { visit_id: visitId, merchant: `Shop ${round}.${i}`, total: "12.00", currency: "CNY" });
+      const expenseId = await rep.create("expense", {
+        visit_id: visitId,
+        merchant: `Shop ${round}.${i}`,
+        total: "12.00",
+        currency: "CNY",
+      });
       await rep.update("visit", visitId, { status: "in_progress", outcome: `first ${round}.${i}` });
       await rep.update("expense", expenseId, { total: `${10 + i}.${round}0`, notes: "corrected" });
       await rep.update("visit", visitId, { status: "completed", outcome: `final ${round}.${i}` });
       writes += 6;
-      expected.set(`visit/${visitId}`, { notes: `r${round} v${i}`, status: "completed", outcome: `final ${round}.${i}` });
-      expected.set(`visit_action/${actionId}`, { visit_id: visitId, payload: { competitor: `Rival ${round}.${i}`, price: "9.90" } });
-      expected.set(`expense/${expenseId}`, { total: `${10 + i}.${round}0`, notes: "corrected", merchant: `Shop ${round}.${i}` });
+      expected.set(`visit/${visitId}`, {
+        notes: `r${round} v${i}`,
+        status: "completed",
+        outcome: `final ${round}.${i}`,
+      });
+      expected.set(`visit_action/${actionId}`, {
+        visit_id: visitId,
+        payload: { competitor: `Rival ${round}.${i}`, price: "9.90" },
+      });
+      expected.set(`expense/${expenseId}`, {
+        total: `${10 + i}.${round}0`,
+        notes: "corrected",
+        merchant: `Shop ${round}.${i}`,
+      });
     }
     const report = await rep.sync();
     assert.deepEqual(report.rejected, []);
@@ -89,7 +105,11 @@ test("random network cuts before and after the server handled push and pull lose
   const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
   const logged = await manager.ok<{ items: { entity_id: string }[] }>("GET", "/v1/sync/conflicts?limit=500");
   const ours = new Set([...expected.keys()].map((k) => k.split("/")[1]));
-  assert.deepEqual(logged.items.filter((c) => ours.has(c.entity_id)), [], "the server logged no conflict either");
+  assert.deepEqual(
+    logged.items.filter((c) => ours.has(c.entity_id)),
+    [],
+    "the server logged no conflict either",
+  );
 });
 
 test("5xx and 429 answers are retried with backoff, and Retry-After is honoured", async () => {
@@ -139,10 +159,17 @@ test("a push refused for its envelope (4xx) stops at once, without retries, and 
   // A client whose device id is not the one its token was issued to: 403 client_mismatch.
   const storage = new MemoryStorage();
   await signedIn(server.baseUrl, "rep7@demo.test", { storage, deviceId: "7b0c2a8e-4c1e-4d8e-9a55-0f4f2b1d9e01" });
-  const mismatched = newClient(server.baseUrl, { storage, fetch: counting, deviceId: "7b0c2a8e-4c1e-4d8e-9a55-0f4f2b1d9e02" });
+  const mismatched = newClient(server.baseUrl, {
+    storage,
+    fetch: counting,
+    deviceId: "7b0c2a8e-4c1e-4d8e-9a55-0f4f2b1d9e02",
+  });
   await mismatched.create("expense", { merchant: "Kiosk", total: "4.00", currency: "CNY" });
   calls.length = 0;
-  await assert.rejects(mismatched.sync(), (e: unknown) => e instanceof FieldlineError && e.status === 403 && e.code === "client_mismatch");
+  await assert.rejects(
+    mismatched.sync(),
+    (e: unknown) => e instanceof FieldlineError && e.status === 403 && e.code === "client_mismatch",
+  );
   assert.equal(pushes(), 1);
   assert.equal((await mismatched.pending()).length, 1);
 });
@@ -166,7 +193,8 @@ test("a batch the server keeps failing on (5xx) is split until the mutations bef
     },
   });
   const good = [];
-  for (let i = 0; i < 5; i++) good.push(await rep.create("expense", { merchant: `fine ${i}`, total: "1.00", currency: "CNY" }));
+  for (let i = 0; i < 5; i++)
+    good.push(await rep.create("expense", { merchant: `fine ${i}`, total: "1.00", currency: "CNY" }));
   await rep.create("expense", { merchant: "poison", total: "1.00", currency: "CNY" });
   await rep.create("expense", { merchant: "after", total: "1.00", currency: "CNY" });
   await assert.rejects(rep.sync(), (e: unknown) => e instanceof FieldlineError && e.status === 500);

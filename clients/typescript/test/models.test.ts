@@ -3,7 +3,13 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { ENTITY_NAMES, type EntityName } from "../src/index.js";
-import { entityNames, fetchOpenApi, generateModels, MODELS_PATH, type OpenApiDocument } from "../tools/generate-models.js";
+import {
+  entityNames,
+  fetchOpenApi,
+  generateModels,
+  MODELS_PATH,
+  type OpenApiDocument,
+} from "../tools/generate-models.js";
 import { startServer, type TestServer } from "./_server.js";
 import { signedIn } from "./_util.js";
 
@@ -40,8 +46,12 @@ test("every entity the server syncs has a model, with exactly the fields the pul
 
   const fresh = await signedIn(server.baseUrl, "admin@demo.test");
   const seen = new Set<string>();
-  for (let cursor: string | undefined, more = true; more; ) {
-    const page = await fresh.request<{ cursor: string; has_more: boolean; changes: { entity: string; op: string; data?: Record<string, unknown> }[] }>({
+  for (let cursor: string | undefined, more = true; more;) {
+    const page = await fresh.request<{
+      cursor: string;
+      has_more: boolean;
+      changes: { entity: string; op: string; data?: Record<string, unknown> }[];
+    }>({
       path: "/v1/sync/pull",
       query: { cursor, limit: 1000 },
     });
@@ -50,7 +60,11 @@ test("every entity the server syncs has a model, with exactly the fields the pul
       if (change.op !== "upsert" || seen.has(change.entity)) continue;
       seen.add(change.entity);
       const schema = docu.components!.schemas![entityNames(docu).get(change.entity)!]!;
-      assert.deepEqual(Object.keys(change.data!).sort(), Object.keys(schema.properties!).sort(), `${change.entity} fields`);
+      assert.deepEqual(
+        Object.keys(change.data!).sort(),
+        Object.keys(schema.properties!).sort(),
+        `${change.entity} fields`,
+      );
     }
     cursor = page.data.cursor;
     more = page.data.has_more;
@@ -79,7 +93,11 @@ test("the generator maps OpenAPI 3.1 constructs to TypeScript", () => {
             parent: { oneOf: [{ $ref: "#/components/schemas/Thing" }, { type: "null" }] },
           },
         },
-        ThingPage: { type: "object", required: ["items"], properties: { items: { type: "array", items: { $ref: "#/components/schemas/Thing" } } } },
+        ThingPage: {
+          type: "object",
+          required: ["items"],
+          properties: { items: { type: "array", items: { $ref: "#/components/schemas/Thing" } } },
+        },
         Colour: { type: "string", enum: ["red", "green"] },
       },
     },

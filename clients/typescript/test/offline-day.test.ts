@@ -64,7 +64,10 @@ test("a rep's day made offline reaches the server at the next sync, with server-
 
   const pending = await rep.pending();
   assert.equal(pending.length, 5);
-  assert.deepEqual(pending.map((m) => m.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    pending.map((m) => m.seq),
+    [1, 2, 3, 4, 5],
+  );
   const stamps = pending.map((m) => m.hlc);
   assert.deepEqual([...stamps].sort(), stamps, "stamps increase with seq");
   for (const s of stamps) assert.equal(parseStamp(s)?.node, rep.deviceId);
@@ -136,12 +139,19 @@ test("after an app restart the queued writes are still there and are pushed exac
   net.online.on = false;
   const expenseId = await first.create("expense", { merchant: "Taxi", total: "18.00", currency: "CNY" });
 
-  const restarted = new FieldlineClient({ baseUrl: server.baseUrl, storage: new JsonFileStorage(path), retry: FAST_RETRY });
+  const restarted = new FieldlineClient({
+    baseUrl: server.baseUrl,
+    storage: new JsonFileStorage(path),
+    retry: FAST_RETRY,
+  });
   await restarted.ready();
   assert.equal(restarted.deviceId, first.deviceId, "the device id survives the restart");
   assert.equal(restarted.loggedIn, true, "so does the session");
   assert.equal(restarted.user?.id, first.user?.id);
-  assert.deepEqual((await restarted.pending()).map((m) => m.seq), [1, 2, 3]);
+  assert.deepEqual(
+    (await restarted.pending()).map((m) => m.seq),
+    [1, 2, 3],
+  );
   assert.equal((await restarted.get("visit", visitId))?.notes, "before the restart");
 
   const report = await restarted.sync();

@@ -61,7 +61,12 @@ test("an upload goes in checksummed chunks with its metadata, and resolves to th
   assert.ok(upload);
   assert.equal(mediaId, upload.mediaId);
   assert.deepEqual(tus.body(upload.id), Buffer.from(data));
-  assert.deepEqual(upload.metadata, { kind: "visit_photo", entity_id: VISIT, filename: "货架.jpg", content_type: "image/jpeg" });
+  assert.deepEqual(upload.metadata, {
+    kind: "visit_photo",
+    entity_id: VISIT,
+    filename: "货架.jpg",
+    content_type: "image/jpeg",
+  });
   assert.equal(tus.log.filter((l) => l.startsWith("PATCH")).length, 7, "16 KB chunks");
   assert.deepEqual(await c.pendingUploads(), [], "a finished upload is forgotten");
 });
@@ -131,7 +136,11 @@ function cutAfterPatchesOnce(n: number): Fetch {
 
 test("an upload the server no longer knows (404) starts over", async () => {
   const storage = new MemoryStorage();
-  const first = await client({ storage, fetch: cutAfterPatches(1, "before"), retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  const first = await client({
+    storage,
+    fetch: cutAfterPatches(1, "before"),
+    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  });
   const data = new Uint8Array(randomBytes(40 * KB));
   await assert.rejects(first.upload(data, "visit_photo", VISIT));
   tus.uploads.clear(); // expired on the server
@@ -144,7 +153,11 @@ test("an upload the server no longer knows (404) starts over", async () => {
 
 test("cancelUpload terminates the upload on the server and forgets it", async () => {
   const storage = new MemoryStorage();
-  const c = await client({ storage, fetch: cutAfterPatches(1, "before"), retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  const c = await client({
+    storage,
+    fetch: cutAfterPatches(1, "before"),
+    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  });
   await assert.rejects(c.upload(new Uint8Array(randomBytes(40 * KB)), "visit_photo", VISIT));
   const [state] = await c.pendingUploads();
   const online = newClient(tus.baseUrl, { storage });
@@ -152,5 +165,9 @@ test("cancelUpload terminates the upload on the server and forgets it", async ()
   assert.equal(tus.uploads.size, 0);
   assert.ok(tus.log.includes(`DELETE ${new URL(state!.url!).pathname}`));
   assert.deepEqual(await online.pendingUploads(), []);
-  assert.deepEqual(await storage.keys("fieldline/u/0f8fad5b-d9cb-469f-a165-70867728950e/upload"), [], "the kept bytes are gone too");
+  assert.deepEqual(
+    await storage.keys("fieldline/u/0f8fad5b-d9cb-469f-a165-70867728950e/upload"),
+    [],
+    "the kept bytes are gone too",
+  );
 });

@@ -78,7 +78,10 @@ test("SHA-1, base64 and UTF-8 agree with Node's own implementations", () => {
 
 test("tus metadata is comma-separated keys with base64 UTF-8 values", () => {
   const header = encodeMetadata({ kind: "receipt", filename: "收据.jpg", content_type: undefined });
-  assert.equal(header, `kind ${Buffer.from("receipt").toString("base64")},filename ${Buffer.from("收据.jpg").toString("base64")}`);
+  assert.equal(
+    header,
+    `kind ${Buffer.from("receipt").toString("base64")},filename ${Buffer.from("收据.jpg").toString("base64")}`,
+  );
 });
 
 async function storageContract(storage: StorageAdapter): Promise<void> {
@@ -150,27 +153,55 @@ test("pending writes are laid over the server's view in seq order", () => {
 });
 
 test("an acknowledged write is folded into the replica: kept_server and refused fields show the server's value", () => {
-  const current: ReplicaRecord = { v: 10, g: 1, d: { id: "v1", version: 10, notes: "old", outcome: "x", rep_id: "r1" } };
+  const current: ReplicaRecord = {
+    v: 10,
+    g: 1,
+    d: { id: "v1", version: 10, notes: "old", outcome: "x", rep_id: "r1" },
+  };
   const m = mutation(3, { notes: "mine", outcome: "mine", rep_id: "r2" });
-  const folded = foldResult(current, m, {
-    seq: 3,
-    status: "merged",
-    version: 12,
-    conflicts: [
-      { field: "outcome", outcome: "kept_server", server_value: "theirs", server_hlc: null },
-      { field: "rep_id", outcome: "rejected", code: "read_only", server_value: "r1", server_hlc: null },
-      { field: "notes", outcome: "overwrote", server_value: "old", server_hlc: null },
-    ],
-  }, 1);
-  assert.deepEqual(folded, { v: 12, g: 1, d: { id: "v1", version: 12, notes: "mine", outcome: "theirs", rep_id: "r1" } });
-  assert.equal(foldResult(current, m, { seq: 3, status: "rejected" }, 1), undefined, "rejected: no effect");
-  assert.equal(foldResult(current, m, { seq: 3, status: "applied", version: 9 }, 1), undefined, "older than the replica");
-  assert.equal(foldResult(current, mutation(4, undefined, "delete"), { seq: 4, status: "applied", version: 13 }, 1), null);
-  assert.deepEqual(foldResult(undefined, mutation(5, { notes: "n" }), { seq: 5, status: "duplicate", original_status: "applied", version: 3 }, 2), {
-    v: 3,
-    g: 2,
-    d: { id: "v1", notes: "n", version: 3 },
+  const folded = foldResult(
+    current,
+    m,
+    {
+      seq: 3,
+      status: "merged",
+      version: 12,
+      conflicts: [
+        { field: "outcome", outcome: "kept_server", server_value: "theirs", server_hlc: null },
+        { field: "rep_id", outcome: "rejected", code: "read_only", server_value: "r1", server_hlc: null },
+        { field: "notes", outcome: "overwrote", server_value: "old", server_hlc: null },
+      ],
+    },
+    1,
+  );
+  assert.deepEqual(folded, {
+    v: 12,
+    g: 1,
+    d: { id: "v1", version: 12, notes: "mine", outcome: "theirs", rep_id: "r1" },
   });
+  assert.equal(foldResult(current, m, { seq: 3, status: "rejected" }, 1), undefined, "rejected: no effect");
+  assert.equal(
+    foldResult(current, m, { seq: 3, status: "applied", version: 9 }, 1),
+    undefined,
+    "older than the replica",
+  );
+  assert.equal(
+    foldResult(current, mutation(4, undefined, "delete"), { seq: 4, status: "applied", version: 13 }, 1),
+    null,
+  );
+  assert.deepEqual(
+    foldResult(
+      undefined,
+      mutation(5, { notes: "n" }),
+      { seq: 5, status: "duplicate", original_status: "applied", version: 3 },
+      2,
+    ),
+    {
+      v: 3,
+      g: 2,
+      d: { id: "v1", notes: "n", version: 3 },
+    },
+  );
 });
 
 test("push chunks stay within the server's count and byte limits and never split a mutation", () => {
@@ -180,8 +211,16 @@ test("push chunks stay within the server's count and byte limits and never split
   const bytes = takeChunk(pending, 1000, 10_000);
   assert.ok(bytes.length >= 5 && bytes.length < 10, `${bytes.length} mutations of ~1 KB in 10 KB`);
   assert.ok(JSON.stringify({ schema_version: 1, client_id: "c", mutations: bytes }).length < 10_000);
-  assert.equal(takeChunk([mutation(1, { notes: "y".repeat(50_000) })], 10, 10_000).length, 1, "a lone big one still goes");
-  assert.deepEqual(takeChunk(pending, 3, 1e6).map((m) => m.seq), [1, 2, 3], "in seq order");
+  assert.equal(
+    takeChunk([mutation(1, { notes: "y".repeat(50_000) })], 10, 10_000).length,
+    1,
+    "a lone big one still goes",
+  );
+  assert.deepEqual(
+    takeChunk(pending, 3, 1e6).map((m) => m.seq),
+    [1, 2, 3],
+    "in seq order",
+  );
 });
 
 test("backoff is full jitter under an exponential ceiling, and honours Retry-After", () => {
@@ -189,7 +228,10 @@ test("backoff is full jitter under an exponential ceiling, and honours Retry-Aft
   assert.equal(backoffDelay(policy, 0, () => 0.999999) < 100, true);
   assert.equal(Math.round(backoffDelay(policy, 3, () => 0.5)), 400);
   assert.equal(Math.round(backoffDelay(policy, 10, () => 1)), 1000, "capped");
-  assert.equal(backoffDelay(policy, 0, () => 0, 2500), 2500);
+  assert.equal(
+    backoffDelay(policy, 0, () => 0, 2500),
+    2500,
+  );
   assert.equal(retryAfterMs("7"), 7000);
   assert.equal(retryAfterMs(new Date(Date.UTC(2030, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2030, 0, 1)), 10_000);
   assert.equal(retryAfterMs("soon"), undefined);
@@ -200,37 +242,63 @@ test("retries cover network errors and 5xx, never 4xx", async () => {
   const deps = { sleep: async (ms: number) => void waits.push(ms), random: () => 1 };
   const policy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 1000 };
   let calls = 0;
-  const value = await withRetry(async () => {
-    calls++;
-    if (calls < 3) throw calls === 1 ? new NetworkError("down") : new FieldlineError(503, "unavailable", "busy");
-    return "ok";
-  }, policy, deps);
+  const value = await withRetry(
+    async () => {
+      calls++;
+      if (calls < 3) throw calls === 1 ? new NetworkError("down") : new FieldlineError(503, "unavailable", "busy");
+      return "ok";
+    },
+    policy,
+    deps,
+  );
   assert.equal(value, "ok");
   assert.deepEqual(waits, [10, 20]);
   calls = 0;
   await assert.rejects(
-    withRetry(async () => {
-      calls++;
-      throw new FieldlineError(422, "validation_failed", "no");
-    }, policy, deps),
+    withRetry(
+      async () => {
+        calls++;
+        throw new FieldlineError(422, "validation_failed", "no");
+      },
+      policy,
+      deps,
+    ),
     FieldlineError,
   );
   assert.equal(calls, 1);
   calls = 0;
-  await assert.rejects(withRetry(async () => {
-    calls++;
-    throw new NetworkError("down");
-  }, policy, deps), NetworkError);
+  await assert.rejects(
+    withRetry(
+      async () => {
+        calls++;
+        throw new NetworkError("down");
+      },
+      policy,
+      deps,
+    ),
+    NetworkError,
+  );
   assert.equal(calls, 4, "gives up after maxAttempts");
 });
 
 test("URLs are built and resolved like a browser does, without URL objects", () => {
   const base = "https://api.example.test/v1/uploads";
-  for (const ref of ["/v1/uploads/abc", "abc", "https://cdn.example.test/u/1", "//other.test/x", "../files/1", "./a/../b?x=1", "../../../up"]) {
+  for (const ref of [
+    "/v1/uploads/abc",
+    "abc",
+    "https://cdn.example.test/u/1",
+    "//other.test/x",
+    "../files/1",
+    "./a/../b?x=1",
+    "../../../up",
+  ]) {
     assert.equal(resolveUrl(base, ref), new URL(ref, base).toString(), ref);
   }
   assert.equal(resolveUrl("http://127.0.0.1:8000", "/v1/me"), "http://127.0.0.1:8000/v1/me");
   assert.equal(resolveUrl("http://h:1/api/", "v1/me"), "http://h:1/api/v1/me");
-  assert.equal(withQuery("http://h/p", { cursor: "a+b/c=", limit: 5, skip: undefined }), "http://h/p?cursor=a%2Bb%2Fc%3D&limit=5");
+  assert.equal(
+    withQuery("http://h/p", { cursor: "a+b/c=", limit: 5, skip: undefined }),
+    "http://h/p?cursor=a%2Bb%2Fc%3D&limit=5",
+  );
   assert.equal(withQuery("http://h/p?x=1", { y: 2 }), "http://h/p?x=1&y=2");
 });

@@ -20,7 +20,10 @@ let photo: string;
 before(async () => {
   server = await startServer();
   scratch = await mkdtemp(join(tmpdir(), "fieldline-ts-uploads-"));
-  const probe = await fetch(`${server.baseUrl}/v1/uploads`, { method: "OPTIONS", headers: { "tus-resumable": "1.0.0" } });
+  const probe = await fetch(`${server.baseUrl}/v1/uploads`, {
+    method: "OPTIONS",
+    headers: { "tus-resumable": "1.0.0" },
+  });
   await probe.arrayBuffer();
   available = probe.status !== 404;
   if (!available) return;
@@ -42,7 +45,10 @@ function skipUnlessAvailable(t: TestContext): boolean {
   return available;
 }
 
-async function repWithVisit(email: string, extra: Parameters<typeof signedIn>[2] = {}): Promise<{ rep: FieldlineClient; visitId: string }> {
+async function repWithVisit(
+  email: string,
+  extra: Parameters<typeof signedIn>[2] = {},
+): Promise<{ rep: FieldlineClient; visitId: string }> {
   const rep = await signedIn(server.baseUrl, email, { files: nodeFiles, uploadChunkSize: 64 * 1024, ...extra });
   await rep.sync();
   const shop = (await rep.list("customer"))[0]!;
@@ -62,15 +68,26 @@ test("a visit photo uploaded over tus becomes the visit's photo", async (t) => {
   assert.equal(photos[0]!.media_id, mediaId);
   const manager = await Rest.login(server.baseUrl, "manager1@demo.test");
   const listed = await manager.ok<{ items: { media_id: string }[] }>("GET", `/v1/photos?visit_id=${visitId}`);
-  assert.deepEqual(listed.items.map((p) => p.media_id), [mediaId]);
+  assert.deepEqual(
+    listed.items.map((p) => p.media_id),
+    [mediaId],
+  );
 });
 
 test("a receipt uploaded over tus is linked to its expense", async (t) => {
   if (!skipUnlessAvailable(t)) return;
   const { rep, visitId } = await repWithVisit("rep2@demo.test");
-  const expenseId = await rep.create("expense", { visit_id: visitId, merchant: "Cafe", total: "18.00", currency: "CNY" });
+  const expenseId = await rep.create("expense", {
+    visit_id: visitId,
+    merchant: "Cafe",
+    total: "18.00",
+    currency: "CNY",
+  });
   await rep.sync();
-  const mediaId = await rep.upload(new Uint8Array(await readFile(photo)), "receipt", expenseId, { filename: "receipt.jpg", contentType: "image/jpeg" });
+  const mediaId = await rep.upload(new Uint8Array(await readFile(photo)), "receipt", expenseId, {
+    filename: "receipt.jpg",
+    contentType: "image/jpeg",
+  });
   assert.ok(mediaId);
   await rep.sync();
   assert.equal((await rep.get("expense", expenseId))?.receipt_media_id, mediaId);
@@ -96,7 +113,10 @@ test("an upload cut off resumes after an app restart from the server's offset", 
   const [result] = await restarted.resumeUploads();
   assert.ok(result?.mediaId, String(result?.error));
   await restarted.sync();
-  assert.deepEqual((await restarted.list("photo", (p) => p.visit_id === visitId)).map((p) => p.media_id), [result.mediaId]);
+  assert.deepEqual(
+    (await restarted.list("photo", (p) => p.visit_id === visitId)).map((p) => p.media_id),
+    [result.mediaId],
+  );
 });
 
 test("a cancelled upload is terminated on the server", async (t) => {
@@ -115,7 +135,12 @@ test("a cancelled upload is terminated on the server", async (t) => {
   const [state] = await rep.pendingUploads();
   const online = newClient(server.baseUrl, { storage, files: nodeFiles });
   await online.cancelUpload(state!.id);
-  const head = await online.request({ method: "HEAD", path: state!.url!, headers: { "tus-resumable": "1.0.0" }, accept: [404, 410] });
+  const head = await online.request({
+    method: "HEAD",
+    path: state!.url!,
+    headers: { "tus-resumable": "1.0.0" },
+    accept: [404, 410],
+  });
   assert.ok([404, 410].includes(head.status));
   assert.deepEqual(await online.pendingUploads(), []);
 });
