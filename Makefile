@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench clean test-ts test-ts-postgres
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ run: install
 	$(VENV)/bin/fieldline seed demo
 	$(VENV)/bin/fieldline serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install test-ts
 	bash scripts/ensure-postgres.sh "$(TEST_PG_URL)"
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
@@ -36,6 +36,15 @@ test-sqlite:
 
 test-postgres:
 	FIELDLINE_TEST_DB=postgres FIELDLINE_TEST_PG_URL="$(TEST_PG_URL)" $(PY) -m pytest -q -p no:cacheprovider -m db $(PYTEST_ARGS)
+
+# The TypeScript SDK: npm ci, tsc --strict, node --test against real servers (needs Node 20+).
+test-ts: install
+	bash scripts/test-typescript.sh
+
+# The same TypeScript SDK tests against servers on PostgreSQL + PostGIS.
+test-ts-postgres: install
+	bash scripts/ensure-postgres.sh "$(TEST_PG_URL)"
+	FIELDLINE_TS_TEST_DB=postgres FIELDLINE_TS_TEST_PG_URL="$(TEST_PG_URL)" bash scripts/test-typescript.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

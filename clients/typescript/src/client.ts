@@ -2,7 +2,7 @@
 import { Auth } from "./auth.js";
 import { FieldlineError, NotLoggedIn } from "./errors.js";
 import { HybridClock } from "./hlc.js";
-import { Http, type FetchLike } from "./http.js";
+import { Http, type FetchLike, type HttpResponse, type RequestOptions } from "./http.js";
 import { isUuid, uuidv4, uuidv7 } from "./ids.js";
 import { DeviceKeys, type UserKeys } from "./keys.js";
 import { ENTITY_NAMES, type EntityMap, type EntityName, type TokenUser } from "./models.js";
@@ -12,7 +12,15 @@ import { overlay, Replica } from "./replica.js";
 import { DEFAULT_RETRY, realSleep, withRetry, type RetryPolicy } from "./retry.js";
 import type { StorageAdapter } from "./storage.js";
 import { SyncEngine, type ConflictEvent, type SyncReport } from "./sync.js";
-import { Uploader, type FileSource, type ResumeResult, type UploadKind, type UploadOptions, type UploadSource, type UploadState } from "./tus.js";
+import {
+  Uploader,
+  type FileSource,
+  type ResumeResult,
+  type UploadKind,
+  type UploadOptions,
+  type UploadSource,
+  type UploadState,
+} from "./tus.js";
 import type { JsonObject, Mutation } from "./wire.js";
 
 export interface FieldlineClientOptions {
@@ -47,7 +55,9 @@ export interface FieldlineClientOptions {
 }
 
 /** Fields of an entity as a mutation sends them (the server refuses fields the role may not write). */
-export type EntityFields<E extends EntityName> = Partial<Omit<EntityMap[E], "id" | "version" | "created_at" | "updated_at">>;
+export type EntityFields<E extends EntityName> = Partial<
+  Omit<EntityMap[E], "id" | "version" | "created_at" | "updated_at">
+>;
 
 export interface StartOptions {
   onSync?: (report: SyncReport) => void;
@@ -70,7 +80,7 @@ interface Loop {
 }
 
 export class FieldlineClient {
-  readonly http: Http;
+  private readonly http: Http;
   private readonly storage: StorageAdapter;
   private readonly device: DeviceKeys;
   private readonly auth: Auth;
@@ -167,6 +177,12 @@ export class FieldlineClient {
     await this.auth.logout();
   }
 
+  /** An authenticated call to any endpoint (REST resources, `/v1/me`, …), with token renewal. */
+  async request<T = unknown>(opts: RequestOptions): Promise<HttpResponse<T>> {
+    await this.ready();
+    return this.http.request<T>(opts);
+  }
+
   // ------------------------------------------------------------------ local state
 
   private requireLocalSync(): Local {
@@ -242,7 +258,7 @@ export class FieldlineClient {
 
   /** Mutations not yet acknowledged by the server, oldest first. */
   async pending(): Promise<Mutation[]> {
-    return (await this.localState()).outbox.pending();
+    return JSON.parse(JSON.stringify((await this.localState()).outbox.pending())) as Mutation[];
   }
 
   // ------------------------------------------------------------------ reads (replica + outbox)
@@ -350,7 +366,12 @@ export class FieldlineClient {
   // ------------------------------------------------------------------ uploads
 
   /** Uploads a photo or receipt over tus; resolves to the media id the server reports. */
-  async upload(source: UploadSource, kind: UploadKind, entityId: string, opts: UploadOptions = {}): Promise<string | null> {
+  async upload(
+    source: UploadSource,
+    kind: UploadKind,
+    entityId: string,
+    opts: UploadOptions = {},
+  ): Promise<string | null> {
     await this.localState();
     return this.uploader.upload(source, kind, entityId, opts);
   }

@@ -3,6 +3,7 @@
  * 401, timeouts, and problem+json answers turned into typed errors. No retries here (see retry.ts).
  */
 import { AuthExpired, FieldlineError, NetworkError, NotLoggedIn, type Problem } from "./errors.js";
+import { resolveUrl, withQuery } from "./urls.js";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -43,9 +44,7 @@ export class Http {
   ) {}
 
   url(path: string, query?: RequestOptions["query"]): string {
-    const url = new URL(path, this.baseUrl);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    return url.toString();
+    return withQuery(resolveUrl(this.baseUrl, path), query);
   }
 
   async request<T = unknown>(opts: RequestOptions): Promise<HttpResponse<T>> {

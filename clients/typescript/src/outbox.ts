@@ -24,8 +24,8 @@ export class Outbox {
       const m = JSON.parse(text) as Mutation;
       this.entries.set(m.seq, m);
     }
-    const stored = Number((await this.storage.get(this.keys.seq)) ?? "0");
-    this.last = Math.max(stored, ...this.entries.keys(), 0);
+    this.last = Number((await this.storage.get(this.keys.seq)) ?? "0");
+    for (const seq of this.entries.keys()) if (seq > this.last) this.last = seq;
   }
 
   get lastSeq(): number {

@@ -76,12 +76,15 @@ export class Replica {
   }
 }
 
-/** `base` with pending mutations applied in order; `undefined` when deleted or never created. */
+/**
+ * `base` with pending mutations applied in order; `undefined` when deleted or never created.
+ * Pending values are copied: changing what a read returned never alters the queued mutation.
+ */
 export function overlay(id: string, base: JsonObject | undefined, pending: Mutation[]): JsonObject | undefined {
   let out = base;
   for (const m of pending) {
     if (m.op === "delete") out = undefined;
-    else out = { ...(out ?? { id }), ...(m.fields ?? {}) };
+    else out = { ...(out ?? { id }), ...(m.fields ? (JSON.parse(JSON.stringify(m.fields)) as JsonObject) : {}) };
   }
   return out;
 }
@@ -105,5 +108,6 @@ export function foldResult(
   for (const c of r.conflicts ?? []) {
     if (c.outcome !== "overwrote" && c.field in data) data[c.field] = c.server_value;
   }
+  if (r.version !== undefined) data.version = r.version;
   return { v: r.version ?? current?.v ?? 0, g: current?.g ?? generation, d: data };
 }

@@ -22,7 +22,12 @@ export interface RetryDeps {
 
 /** The delay before retry number `attempt` (0-based): uniform in [0, min(max, base * 2^attempt)],
  * and never shorter than what the server asked for. */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number, retryAfterMs?: number): number {
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number,
+  retryAfterMs?: number,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   const jittered = random() * ceiling;
   return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));

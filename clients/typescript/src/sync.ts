@@ -132,20 +132,25 @@ export class SyncEngine {
         );
         body = res.data;
       } catch (err) {
-        if (err instanceof FieldlineError && err.status === 413 && chunk.length > 1) {
+        // Too large (413), or a server error that outlived the retries: send smaller chunks, so
+        // one mutation the server cannot process does not hold back the ones before it.
+        const splittable = err instanceof FieldlineError && (err.status === 413 || err.status >= 500);
+        if (splittable && chunk.length > 1) {
           maxCount = Math.max(1, Math.floor(chunk.length / 2));
           continue;
         }
         throw err;
       }
       ctx.clock.observe(body.server_hlc);
-      const events = await ctx.writeLock.run(() => this.acknowledge(chunk, body));
-      const acknowledged = chunk.filter((m) => m.seq <= body.last_seq).length;
-      report.pushed += acknowledged;
-      for (const e of events) {
+      // Listeners hear of a result before it leaves the outbox: if the app dies in between, the
+      // retried push brings the result back (as a duplicate) and they hear of it again.
+      for (const e of conflictEvents(chunk, body)) {
         (e.status === "merged" ? report.conflicts : report.rejected).push(e);
         ctx.emit(e);
       }
+      await ctx.writeLock.run(() => this.acknowledge(chunk, body));
+      const acknowledged = chunk.filter((m) => m.seq <= body.last_seq).length;
+      report.pushed += acknowledged;
       if (acknowledged === 0) {
         const first = chunk[0]!.seq;
         throw new LocalStateError(
@@ -157,17 +162,14 @@ export class SyncEngine {
   }
 
   /** Folds what took effect into the replica, then trims the outbox through `last_seq`. */
-  private async acknowledge(chunk: Mutation[], body: PushResponseBody): Promise<ConflictEvent[]> {
+  private async acknowledge(chunk: Mutation[], body: PushResponseBody): Promise<void> {
     const { ctx } = this;
     const bySeq = new Map(chunk.map((m) => [m.seq, m]));
     const generation = Number((await ctx.storage.get(ctx.keys.generation)) ?? "0");
     const records = new Map<string, ReplicaRecord | null>();
-    const events: ConflictEvent[] = [];
     for (const r of body.results) {
       const m = bySeq.get(r.seq);
       if (!m || r.seq > body.last_seq) continue;
-      const event = conflictEvent(m, r);
-      if (event) events.push(event);
       const key = ctx.keys.replica(m.entity, m.id);
       const current = records.has(key) ? (records.get(key) ?? undefined) : await ctx.replica.read(m.entity, m.id);
       const next = foldResult(current, m, r, generation);
@@ -182,7 +184,6 @@ export class SyncEngine {
     await ctx.storage.setMany(sets);
     if (dels.length > 0) await ctx.storage.deleteMany(dels);
     await ctx.outbox.trimThrough(body.last_seq);
-    return events;
   }
 
   private async pull(report: SyncReport, info: SyncInfo): Promise<void> {
@@ -202,7 +203,8 @@ export class SyncEngine {
         const res = await ctx.retry(() => ctx.http.request<PullResponseBody>({ path: "/v1/sync/pull", query }));
         page = res.data;
       } catch (err) {
-        const refused = err instanceof FieldlineError && (err.code === "cursor_expired" || err.code === "invalid_cursor");
+        const refused =
+          err instanceof FieldlineError && (err.code === "cursor_expired" || err.code === "invalid_cursor");
         if (refused && cursor !== null && !report.rebootstrapped) {
           report.rebootstrapped = true;
           generation = await this.startBootstrap(generation);
@@ -245,6 +247,17 @@ export class SyncEngine {
   }
 }
 
+function conflictEvents(chunk: Mutation[], body: PushResponseBody): ConflictEvent[] {
+  const bySeq = new Map(chunk.map((m) => [m.seq, m]));
+  const out: ConflictEvent[] = [];
+  for (const r of body.results) {
+    const m = bySeq.get(r.seq);
+    const event = m && r.seq <= body.last_seq ? conflictEvent(m, r) : undefined;
+    if (event) out.push(event);
+  }
+  return out;
+}
+
 function conflictEvent(m: Mutation, r: MutationResult): ConflictEvent | undefined {
   const status = r.status === "duplicate" ? r.original_status : r.status;
   if (status !== "merged" && status !== "rejected") return undefined;
@@ -254,7 +267,7 @@ function conflictEvent(m: Mutation, r: MutationResult): ConflictEvent | undefine
     seq: m.seq,
     op: m.op,
     status,
-    fields: m.fields,
+    fields: m.fields === undefined ? undefined : (JSON.parse(JSON.stringify(m.fields)) as JsonObject),
     conflicts: r.conflicts ?? [],
     error: r.error,
     notes: r.notes ?? [],

@@ -11,6 +11,7 @@ import type { Http, HttpResponse } from "./http.js";
 import { uuidv4 } from "./ids.js";
 import type { UserKeys } from "./keys.js";
 import { sha1 } from "./sha1.js";
+import { resolveUrl } from "./urls.js";
 import type { StorageAdapter } from "./storage.js";
 
 export const TUS_VERSION = "1.0.0";
@@ -97,7 +98,12 @@ export class Uploader {
   constructor(private readonly deps: UploaderDeps) {}
 
   /** Starts an upload and runs it to the end; returns the media id the server reported. */
-  async upload(source: UploadSource, kind: UploadKind, entityId: string, opts: UploadOptions = {}): Promise<string | null> {
+  async upload(
+    source: UploadSource,
+    kind: UploadKind,
+    entityId: string,
+    opts: UploadOptions = {},
+  ): Promise<string | null> {
     const { storage } = this.deps;
     const keys = this.deps.keys();
     const id = uuidv4();
@@ -269,7 +275,7 @@ export class Uploader {
     );
     const location = res.headers.get("location");
     if (!location) throw new FieldlineError(res.status, "bad_upload_location", "the server sent no Location");
-    state.url = new URL(location, this.deps.http.url(UPLOADS_PATH)).toString();
+    state.url = resolveUrl(this.deps.http.url(UPLOADS_PATH), location);
     state.offset = 0;
     await this.save(state);
   }
@@ -302,7 +308,12 @@ export class Uploader {
   private async completedMediaId(state: UploadState): Promise<string | null> {
     const url = state.url!;
     const res = await this.deps.retry(() =>
-      this.deps.http.request({ method: "HEAD", path: url, headers: { "tus-resumable": TUS_VERSION }, accept: [404, 410] }),
+      this.deps.http.request({
+        method: "HEAD",
+        path: url,
+        headers: { "tus-resumable": TUS_VERSION },
+        accept: [404, 410],
+      }),
     );
     return res.status < 300 ? mediaIdFrom(res) : null;
   }

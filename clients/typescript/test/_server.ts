@@ -3,7 +3,7 @@
  * on a copy of a demo-seeded SQLite database (seeded once per day and schema, then cached).
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,11 +18,32 @@ export const REPO = process.env.FIELDLINE_REPO ?? resolve(dirname(fileURLToPath(
 export const PYTHON = process.env.FIELDLINE_PYTHON ?? join(REPO, ".venv/bin/python");
 export const DEMO_PASSWORD = "fieldline-demo";
 
-function serverEnv(dbPath: string, varDir: string): NodeJS.ProcessEnv {
+/** `sqlite` (default) or `postgres` (`FIELDLINE_TS_TEST_PG_URL`, a PostGIS-enabled server). */
+export const ENGINE = process.env.FIELDLINE_TS_TEST_DB === "postgres" ? "postgres" : "sqlite";
+const PG_URL = process.env.FIELDLINE_TS_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+function pgUrl(database: string): string {
+  return `${PG_URL.slice(0, PG_URL.lastIndexOf("/"))}/${database}`;
+}
+
+/** Runs SQL on a PostgreSQL database (the admin one by default) with the repository's asyncpg. */
+async function pg(sql: string, database?: string): Promise<string> {
+  const code =
+    "import asyncio, sys, asyncpg\n" +
+    "async def main():\n" +
+    "    c = await asyncpg.connect(sys.argv[1])\n" +
+    "    try: print(await c.fetchval(sys.argv[2]) if sys.argv[2].lstrip().upper().startswith('SELECT') else await c.execute(sys.argv[2]))\n" +
+    "    finally: await c.close()\n" +
+    "asyncio.run(main())";
+  const { stdout } = await run(PYTHON, ["-c", code, database ? pgUrl(database) : PG_URL, sql]);
+  return stdout.trim();
+}
+
+function serverEnv(databaseUrl: string, varDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PYTHONPATH: REPO,
-    FIELDLINE_DATABASE_URL: `sqlite:///${dbPath}`,
+    FIELDLINE_DATABASE_URL: databaseUrl,
     FIELDLINE_VAR_DIR: varDir,
     FIELDLINE_MEDIA_ROOT: join(varDir, "media"),
     FIELDLINE_RUN_WORKER: "0",
@@ -51,32 +72,74 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** A migrated, demo-seeded database file, built once and shared by every test file. */
-export async function templateDatabase(): Promise<string> {
-  const cache = join(tmpdir(), "fieldline-ts-tests");
-  await mkdir(cache, { recursive: true });
-  const key = await sourcesKey();
-  const target = join(cache, `${key}.db`);
-  const lock = join(cache, `${key}.lock`);
-  for (let waited = 0; !(await exists(target)); waited += 200) {
+/** Runs `build` once across concurrent test processes (a directory as the lock). */
+async function once(lock: string, ready: () => Promise<boolean>, build: () => Promise<void>): Promise<void> {
+  while (!(await ready())) {
     try {
       await mkdir(lock);
     } catch {
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > 180_000) await rm(lock, { recursive: true, force: true });
       await sleep(200);
       continue;
     }
     try {
-      const work = await mkdtemp(join(cache, "seed-"));
-      const db = join(work, "fieldline.db");
-      await run(PYTHON, ["-m", "api.cli", "seed", "demo"], { env: serverEnv(db, work), cwd: REPO });
-      await rename(db, target);
-      await rm(work, { recursive: true, force: true });
+      if (!(await ready())) await build();
     } finally {
       await rm(lock, { recursive: true, force: true });
     }
   }
+}
+
+async function seed(databaseUrl: string, varDir: string): Promise<void> {
+  await run(PYTHON, ["-m", "api.cli", "seed", "demo"], { env: serverEnv(databaseUrl, varDir), cwd: REPO });
+}
+
+/** A migrated, demo-seeded database (a SQLite file, or a PostgreSQL template database), built
+ * once per day and schema and shared by every test file. */
+export async function templateDatabase(): Promise<string> {
+  const cache = join(tmpdir(), "fieldline-ts-tests");
+  await mkdir(cache, { recursive: true });
+  const key = await sourcesKey();
+  const lock = join(cache, `${key}-${ENGINE}.lock`);
+  if (ENGINE === "postgres") {
+    const name = `fieldline_ts_tpl_${key}`;
+    const ready = async (): Promise<boolean> =>
+      (await pg(`SELECT count(*) FROM pg_database WHERE datname = '${name}'`)) === "1";
+    await once(lock, ready, async () => {
+      const work = await mkdtemp(join(cache, "seed-"));
+      await pg(`DROP DATABASE IF EXISTS ${name}_build`);
+      await pg(`CREATE DATABASE ${name}_build`);
+      await seed(`${pgUrl(`${name}_build`)}`, work);
+      await pg(`ALTER DATABASE ${name}_build RENAME TO ${name}`);
+      await rm(work, { recursive: true, force: true });
+      const stale = await pg(
+        `SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'fieldline\\_ts\\_tpl\\_%' AND datname <> '${name}'`,
+      );
+      for (const old of stale.split(",").filter((d) => d && d !== "None")) await pg(`DROP DATABASE IF EXISTS ${old}`);
+    });
+    return name;
+  }
+  const target = join(cache, `${key}.db`);
+  await once(
+    lock,
+    () => exists(target),
+    async () => {
+      const work = await mkdtemp(join(cache, "seed-"));
+      const db = join(work, "fieldline.db");
+      await seed(`sqlite:///${db}`, work);
+      await rename(db, target);
+      await rm(work, { recursive: true, force: true });
+      for (const name of await readdir(cache)) {
+        if (name.endsWith(".db") && join(cache, name) !== target) await rm(join(cache, name), { force: true });
+      }
+    },
+  );
   return target;
 }
 
@@ -95,8 +158,10 @@ async function freePort(): Promise<number> {
 
 export interface TestServer {
   baseUrl: string;
-  dbPath: string;
+  databaseUrl: string;
   varDir: string;
+  /** Runs one SQL statement on the server's database (what an operator's job would do). */
+  sql(statement: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,13 +169,30 @@ export interface TestServer {
 export async function startServer(): Promise<TestServer> {
   const template = await templateDatabase();
   const varDir = await mkdtemp(join(tmpdir(), "fieldline-ts-server-"));
-  const dbPath = join(varDir, "fieldline.db");
-  await copyFile(template, dbPath);
+  let databaseUrl: string;
+  let sql: (statement: string) => Promise<void>;
+  let drop = async (): Promise<void> => undefined;
+  if (ENGINE === "postgres") {
+    const name = `fieldline_ts_${randomBytes(6).toString("hex")}`;
+    await pg(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+    databaseUrl = pgUrl(name);
+    sql = async (statement) => void (await pg(statement, name));
+    drop = async () => void (await pg(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  } else {
+    const dbPath = join(varDir, "fieldline.db");
+    await copyFile(template, dbPath);
+    databaseUrl = `sqlite:///${dbPath}`;
+    sql = (statement) => execSqlite(dbPath, statement);
+  }
   const port = await freePort();
   const child: ChildProcess = spawn(
     PYTHON,
     ["-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", String(port), "--no-migrate"],
-    { env: serverEnv(dbPath, varDir), cwd: REPO, stdio: ["ignore", "ignore", "pipe"] },
+    {
+      env: serverEnv(databaseUrl, varDir),
+      cwd: REPO,
+      stdio: ["ignore", "ignore", process.env.FIELDLINE_TEST_SERVER_LOG ? "inherit" : "pipe"],
+    },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
@@ -138,8 +220,9 @@ export async function startServer(): Promise<TestServer> {
   }
   return {
     baseUrl,
-    dbPath,
+    databaseUrl,
     varDir,
+    sql,
     async stop() {
       process.removeListener("exit", kill);
       if (child.exitCode === null) {
@@ -149,12 +232,12 @@ export async function startServer(): Promise<TestServer> {
         if (child.exitCode === null) child.kill("SIGKILL");
       }
       await rm(varDir, { recursive: true, force: true });
+      await drop();
     },
   };
 }
 
-/** Runs one SQL statement on the server's SQLite database (what an operator's purge job would do). */
-export async function execSql(dbPath: string, statement: string): Promise<void> {
+async function execSqlite(dbPath: string, statement: string): Promise<void> {
   const code = "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1],timeout=30)\nc.execute(sys.argv[2])\nc.commit()";
   await run(PYTHON, ["-c", code, dbPath, statement]);
 }

@@ -47,7 +47,10 @@ export class Rest {
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -91,7 +94,11 @@ function bump(counter: Record<string, number>, key: string): void {
  * Cuts the network at random: a request is dropped either before the server sees it, or after
  * the server handled it (the answer is lost on the way back). Both look like a network error.
  */
-export function faultyFetch(opts: { rate: number; seed: number; paths?: RegExp }): { fetch: Fetch; stats: FaultStats; enabled: { on: boolean } } {
+export function faultyFetch(opts: { rate: number; seed: number; paths?: RegExp }): {
+  fetch: Fetch;
+  stats: FaultStats;
+  enabled: { on: boolean };
+} {
   const random = prng(opts.seed);
   const stats: FaultStats = { before: {}, after: {}, passed: {} };
   const enabled = { on: true };
@@ -127,6 +134,10 @@ export function switchableFetch(): { fetch: Fetch; online: { on: boolean }; call
   return { fetch: wrapped, online, calls };
 }
 
-export function fixAt(lat: number, lon: number, at: Date = new Date()): { at: string; lat: number; lon: number; accuracy_m: number } {
+export function fixAt(
+  lat: number,
+  lon: number,
+  at: Date = new Date(),
+): { at: string; lat: number; lon: number; accuracy_m: number } {
   return { at: at.toISOString(), lat, lon, accuracy_m: 8 };
 }

@@ -33,7 +33,10 @@ test("two devices of one rep and their manager edit the same visit offline, then
   const netM = switchableFetch();
   const a = await signedIn(server.baseUrl, "rep3@demo.test", { fetch: netA.fetch, clock: () => Date.now() + 1000 });
   const b = await signedIn(server.baseUrl, "rep3@demo.test", { fetch: netB.fetch, clock: () => Date.now() + MINUTE });
-  const m = await signedIn(server.baseUrl, "manager1@demo.test", { fetch: netM.fetch, clock: () => Date.now() - MINUTE });
+  const m = await signedIn(server.baseUrl, "manager1@demo.test", {
+    fetch: netM.fetch,
+    clock: () => Date.now() - MINUTE,
+  });
   assert.notEqual(a.deviceId, b.deviceId);
   const seen: Record<string, ConflictEvent[]> = { a: [], b: [], m: [] };
   a.onConflict((e) => void seen.a!.push(e));
@@ -53,7 +56,11 @@ test("two devices of one rep and their manager edit the same visit offline, then
   await m.update("visit", visitId, { notes: "M: call the owner", outcome: "M outcome" });
   await a.update("visit", visitId, { notes: "A: buyer absent", outcome: "A outcome" });
   await b.update("visit", visitId, { notes: "B: buyer met", next_steps: "B: send samples" });
-  await a.create("visit_action", { visit_id: visitId, kind: "complaint", payload: { category: "delivery", description: "late delivery", severity: "low" } });
+  await a.create("visit_action", {
+    visit_id: visitId,
+    kind: "complaint",
+    payload: { category: "delivery", description: "late delivery", severity: "low" },
+  });
   for (const net of [netA, netB, netM]) net.online.on = true;
 
   const ra = await a.sync();
@@ -89,7 +96,16 @@ test("two devices of one rep and their manager edit the same visit offline, then
   assert.equal(onServer.next_steps, "B: send samples");
   for (const client of [a, b, m]) assert.deepEqual(await client.get("visit", visitId), onServer);
 
-  const entities: EntityName[] = ["customer", "visit", "visit_action", "expense", "route_plan", "user", "product", "expense_category"];
+  const entities: EntityName[] = [
+    "customer",
+    "visit",
+    "visit_action",
+    "expense",
+    "route_plan",
+    "user",
+    "product",
+    "expense_category",
+  ];
   assert.deepEqual(await everything(a, entities), await everything(b, entities), "both devices hold the same replica");
   const actionsOnServer = await rest.ok<{ items: unknown[] }>("GET", `/v1/visit-actions?visit_id=${visitId}`);
   assert.deepEqual(await m.list("visit_action", (x) => x.visit_id === visitId), actionsOnServer.items);
@@ -97,7 +113,18 @@ test("two devices of one rep and their manager edit the same visit offline, then
 
 test("merged and rejected writes reach the conflict callback with the reason and the server's value", async () => {
   const net = switchableFetch();
-  const rep = await signedIn(server.baseUrl, "rep4@demo.test", { fetch: net.fetch });
+  const loseNextPushAnswer = { on: false };
+  const rep = await signedIn(server.baseUrl, "rep4@demo.test", {
+    fetch: async (input, init) => {
+      const res = await net.fetch(input, init);
+      if (loseNextPushAnswer.on && new URL(input).pathname === "/v1/sync/push") {
+        loseNextPushAnswer.on = false;
+        await res.arrayBuffer();
+        throw new TypeError("fetch failed (answer lost)");
+      }
+      return res;
+    },
+  });
   const events: ConflictEvent[] = [];
   const unsubscribe = rep.onConflict((e) => void events.push(e));
   await rep.sync();
@@ -115,9 +142,11 @@ test("merged and rejected writes reach the conflict callback with the reason and
   await rep.update("visit", reviewed, { notes: "thanks", rep_id: manager.user.id }); // rep_id is not the rep's to write
   await rep.update("visit", doomed, { notes: "still going?" }); // deleted meanwhile
   net.online.on = true;
+  loseNextPushAnswer.on = true; // the server merges and refuses, but its answer is lost
   const report = await rep.sync();
 
-  assert.equal(events.length, 3);
+  assert.equal(events.length, 3, "the retried push brings back the original results");
+  assert.ok(events.every((e) => e.duplicate));
   const [locked, readOnly, deleted] = events as [ConflictEvent, ConflictEvent, ConflictEvent];
   assert.equal(locked.status, "rejected");
   assert.equal(locked.error?.code, "locked");

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { FieldlineClient, NetworkError, parseStamp, type Customer, type Visit } from "../src/index.js";
+import { FieldlineClient, NetworkError, parseStamp, type Customer, type SyncReport, type Visit } from "../src/index.js";
 import { JsonFileStorage } from "../src/node.js";
 import { startServer, type TestServer } from "./_server.js";
 import { FAST_RETRY, fixAt, Rest, signedIn, switchableFetch } from "./_util.js";
@@ -64,7 +64,10 @@ test("a rep's day made offline reaches the server at the next sync, with server-
 
   const pending = await rep.pending();
   assert.equal(pending.length, 5);
-  assert.deepEqual(pending.map((m) => m.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    pending.map((m) => m.seq),
+    [1, 2, 3, 4, 5],
+  );
   const stamps = pending.map((m) => m.hlc);
   assert.deepEqual([...stamps].sort(), stamps, "stamps increase with seq");
   for (const s of stamps) assert.equal(parseStamp(s)?.node, rep.deviceId);
@@ -136,12 +139,19 @@ test("after an app restart the queued writes are still there and are pushed exac
   net.online.on = false;
   const expenseId = await first.create("expense", { merchant: "Taxi", total: "18.00", currency: "CNY" });
 
-  const restarted = new FieldlineClient({ baseUrl: server.baseUrl, storage: new JsonFileStorage(path), retry: FAST_RETRY });
+  const restarted = new FieldlineClient({
+    baseUrl: server.baseUrl,
+    storage: new JsonFileStorage(path),
+    retry: FAST_RETRY,
+  });
   await restarted.ready();
   assert.equal(restarted.deviceId, first.deviceId, "the device id survives the restart");
   assert.equal(restarted.loggedIn, true, "so does the session");
   assert.equal(restarted.user?.id, first.user?.id);
-  assert.deepEqual((await restarted.pending()).map((m) => m.seq), [1, 2, 3]);
+  assert.deepEqual(
+    (await restarted.pending()).map((m) => m.seq),
+    [1, 2, 3],
+  );
   assert.equal((await restarted.get("visit", visitId))?.notes, "before the restart");
 
   const report = await restarted.sync();
@@ -149,11 +159,62 @@ test("after an app restart the queued writes are still there and are pushed exac
   assert.deepEqual(report.rejected, []);
   assert.equal((await restarted.pending()).length, 0);
 
-  const pull = await restarted.http.request<{ last_seq: number }>({ path: "/v1/sync/pull" });
+  const pull = await restarted.request<{ last_seq: number }>({ path: "/v1/sync/pull" });
   assert.equal(pull.data.last_seq, 3, "the server processed each of the three seqs once");
   const manager = await Rest.login(server.baseUrl, "manager1@demo.test");
   const visits = await manager.ok<{ items: Visit[] }>("GET", `/v1/visits?customer_id=${shop.id}`);
   assert.equal(visits.items.filter((v) => v.id === visitId).length, 1);
   assert.equal(visits.items.find((v) => v.id === visitId)?.notes, "before the restart");
   assert.equal((await manager.call("GET", `/v1/expenses/${expenseId}`)).status, 200);
+});
+
+test("a write the server acknowledged stays visible while the pull that brings it back fails", async () => {
+  const pullDown = { on: false };
+  const rep = await signedIn(server.baseUrl, "rep6@demo.test", {
+    retry: { ...FAST_RETRY, maxAttempts: 2 },
+    fetch: async (input, init) => {
+      if (pullDown.on && new URL(input).pathname === "/v1/sync/pull") throw new TypeError("fetch failed (offline)");
+      return fetch(input, init);
+    },
+  });
+  await rep.sync();
+  const shop = (await rep.list("customer"))[0]!;
+  const visitId = await rep.create("visit", { customer_id: shop.id, notes: "pushed, not pulled yet" });
+  pullDown.on = true;
+  await assert.rejects(rep.sync(), NetworkError);
+  assert.equal((await rep.pending()).length, 0, "the push went through");
+  const acknowledged = await rep.get("visit", visitId);
+  assert.equal(acknowledged?.notes, "pushed, not pulled yet");
+  assert.equal(acknowledged?.customer_id, shop.id);
+  assert.ok((acknowledged?.version ?? 0) > 0, "it carries the version the server gave it");
+  pullDown.on = false;
+  await rep.sync();
+  const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
+  assert.deepEqual(await rep.get("visit", visitId), await manager.ok<Visit>("GET", `/v1/visits/${visitId}`));
+});
+
+test("the background loop syncs writes and deletions until it is stopped", async () => {
+  const rep = await signedIn(server.baseUrl, "rep7@demo.test");
+  const reports: SyncReport[] = [];
+  const errors: unknown[] = [];
+  const until = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(done(), "timed out waiting for the loop");
+  };
+  rep.start(40, { onSync: (r) => void reports.push(r), onError: (e) => void errors.push(e) });
+  await until(() => reports.length > 0);
+  const expenseId = await rep.create("expense", { merchant: "Parking", total: "10.00", currency: "CNY" });
+  await until(() => reports.some((r) => r.pushed > 0));
+  assert.ok(await rep.get("expense", expenseId));
+  await rep.delete("expense", expenseId);
+  const before = reports.length;
+  await until(() => reports.slice(before).some((r) => r.pushed === 1));
+  await rep.stop();
+  const stoppedAt = reports.length;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(reports.length, stoppedAt, "no sync after stop()");
+  assert.deepEqual(errors, []);
+  assert.equal(await rep.get("expense", expenseId), undefined);
+  const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
+  assert.equal((await manager.call("GET", `/v1/expenses/${expenseId}`)).status, 404, "deleted on the server");
 });
