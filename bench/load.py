@@ -221,7 +221,15 @@ class Device:
         for _ in range(60):
             self.track_t += 5000
             self.pos = (self.pos[0] + self.rng.gauss(0, 0.0001), self.pos[1] + self.rng.gauss(0, 0.0001))
-            points.append({"t": self.track_t, "lat": self.pos[0], "lon": self.pos[1], "accuracy_m": 8.0})
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.track_t / 1000))
+            points.append(
+                {
+                    "t": f"{stamp}.{self.track_t % 1000:03d}Z",
+                    "lat": self.pos[0],
+                    "lon": self.pos[1],
+                    "accuracy_m": 8.0,
+                }
+            )
         r = await self.call(
             "tracks", "POST", "/v1/tracks", json={"device_id": str(self.device_id), "points": points}
         )

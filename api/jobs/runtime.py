@@ -8,6 +8,7 @@ from api.db.session import Database
 from api.jobs.registry import job_kinds, schedules
 from api.jobs.worker import JobContext, JobWorker
 from api.media.runtime import worker_services
+from api.observability.metrics import observe_job
 from api.settings import Settings
 
 
@@ -19,4 +20,5 @@ def build_worker(db: Database, settings: Settings, services: dict[str, Any] | No
         concurrency=settings.worker_concurrency,
         poll_interval=settings.worker_poll_interval_s,
         schedules=schedules(),
+        observer=observe_job,
     )

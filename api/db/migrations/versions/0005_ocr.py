@@ -1,7 +1,7 @@
 """OCR: receipt scans (hashes, raw text, parsed fields per receipt upload)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0003
 Create Date: 2026-11-23
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import api.db.types as fl_types
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = '0005'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
