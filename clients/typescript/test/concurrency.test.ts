@@ -179,3 +179,22 @@ test("merged and rejected writes reach the conflict callback with the reason and
   await rep.sync();
   assert.equal(events.length, 3, "an unsubscribed callback is not called");
 });
+
+test("a customer handed to another rep is evicted from the first rep's replica and arrives in the other's", async () => {
+  const rep1 = await signedIn(server.baseUrl, "rep1@demo.test");
+  const rep2 = await signedIn(server.baseUrl, "rep2@demo.test");
+  await rep1.sync();
+  await rep2.sync();
+  const shop = (await rep1.list("customer"))[0]!;
+  assert.equal(await rep2.get("customer", shop.id), undefined);
+
+  const manager = await Rest.login(server.baseUrl, "manager1@demo.test");
+  await manager.ok("PATCH", `/v1/customers/${shop.id}`, { assigned_rep_id: rep2.user!.id });
+
+  const gone = await rep1.sync();
+  assert.deepEqual(gone.evicted, [{ entity: "customer", id: shop.id }]);
+  assert.equal(await rep1.get("customer", shop.id), undefined, "evicted: the local copy is removed");
+  const arrived = await rep2.sync();
+  assert.deepEqual(arrived.evicted, []);
+  assert.equal((await rep2.get("customer", shop.id))?.assigned_rep_id, rep2.user!.id);
+});
