@@ -21,11 +21,11 @@ pytestmark = pytest.mark.anyio
 CHUNK = 64 * 1024
 
 
-@pytest.fixture(scope="module", autouse=True)
-def uploads_endpoint(server) -> None:
-    """Skip the module while the server has no tus endpoint."""
-    if httpx.options(f"{server.url}/v1/uploads", headers={"Tus-Resumable": "1.0.0"}).status_code == 404:
-        pytest.skip("the server has no /v1/uploads endpoint")
+def test_server_announces_tus(server) -> None:
+    r = httpx.options(f"{server.url}/v1/uploads", headers={"Tus-Resumable": "1.0.0"})
+    assert r.status_code in (200, 204)
+    assert "creation" in r.headers["Tus-Extension"]
+    assert "checksum" in r.headers["Tus-Extension"]
 
 
 def photo_bytes(seed: int, size: tuple[int, int] = (640, 480)) -> bytes:

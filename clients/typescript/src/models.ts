@@ -4,6 +4,89 @@
  * Do not edit: run `npm run generate-models -- <server url>` (tools/generate-models.ts).
  */
 
+export interface AuditCheckIn {
+  visit_id: string;
+  customer_id: string;
+  customer_name: string | null;
+  at: string;
+  lat: number;
+  lon: number;
+  accuracy_m: number | null;
+  status: "verified" | "suspicious" | "rejected" | null;
+  distance_m: number | null;
+  reasons: string[];
+}
+
+export interface AuditDeviation {
+  kind: "off_route" | "long_dwell" | "missed_visit" | "unplanned_visit" | "gps_gap";
+  start: string | null;
+  end: string | null;
+  max_distance_m: number | null;
+  detail: string;
+  customer_id?: string | null;
+  lat?: number | null;
+  lon?: number | null;
+  length_km?: number | null;
+  duration_s?: number | null;
+}
+
+export interface AuditGap {
+  start: string;
+  end: string;
+  duration_s: number;
+  distance_m: number;
+  implied_speed_kmh: number;
+  customer_id: string | null;
+  is_deviation: boolean;
+}
+
+export interface AuditPlannedStop {
+  seq: number;
+  customer_id: string;
+  status: "visited" | "passed" | "missed";
+  counted_visited: boolean;
+  arrived_at: string | null;
+  departed_at: string | null;
+  closest_m: number | null;
+  closest_at: string | null;
+  planned_at: string | null;
+}
+
+export interface AuditStop {
+  start: string;
+  end: string;
+  lat: number;
+  lon: number;
+  customer_id: string | null;
+  kind: "customer_visit" | "unplanned_stop";
+  duration_s: number;
+  planned_seq: number | null;
+  distance_to_customer_m: number | null;
+  radius_m: number;
+  n_fixes: number;
+}
+
+export interface AuditSummary {
+  km_travelled: number;
+  km_estimated_in_gaps: number;
+  time_on_site_s: number;
+  time_stopped_s: number;
+  time_moving_s: number;
+  planned_count: number;
+  visited_count: number;
+  missed_count: number;
+  unplanned_visit_count: number;
+  off_route_count: number;
+  long_dwell_count: number;
+  gps_gap_count: number;
+  gps_gap_s: number;
+  in_planned_order: boolean | null;
+  first_fix_at: string | null;
+  last_fix_at: string | null;
+  fixes_received: number;
+  fixes_used: number;
+}
+
 export interface ConflictOut {
   id: number;
   entity: unknown;
@@ -95,6 +178,18 @@ export interface CustomerUpdate {
   contacts?: Contact[];
   notes?: string | null;
   is_prospect?: boolean;
+}
+
+export interface DailyReport {
+  rep: ReportRep;
+  date: string;
+  timezone: string;
+  summary: ReportSummary;
+  visits: ReportVisit[];
+  expenses: Expense[];
+  deviations: AuditDeviation[];
+  stops: AuditStop[];
+  map_url: string;
 }
 
 export interface Expense {
@@ -216,6 +311,10 @@ export interface Fix {
   fix_at?: string | null;
 }
 
+export interface KeysOut {
+  keys: Record<string, string>[];
+}
+
 export interface LineString {
   type: "LineString";
   coordinates: [number, number][];
@@ -230,6 +329,31 @@ export interface MeOut {
   team_id: string | null;
   device_id: string;
   timezone: string;
+}
+
+export interface MediaForm {
+  kind: string;
+  entity_id: string;
+  file: string;
+}
+
+export interface MediaOut {
+  id: string;
+  kind: string;
+  sha256: string;
+  size: number;
+  content_type: string;
+  status: string;
+  entity_id?: string | null;
+  filename?: string | null;
+  width?: number | null;
+  height?: number | null;
+  created_at: string;
+}
+
+export interface MoneyTotal {
+  currency: string | null;
+  total: string;
 }
 
 export interface MutationIn {
@@ -268,6 +392,20 @@ export interface PhotoPage {
 
 export interface PhotoUpdate {
   caption?: string | null;
+}
+
+/** RFC 9457 problem details; `code` is stable and machine-readable */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: ({
+    field?: string | null;
+    code?: string;
+    message?: string;
+  })[];
 }
 
 export interface Product {
@@ -337,6 +475,35 @@ export interface RefreshRequest {
   refresh_token: string;
 }
 
+export interface RejectedPoint {
+  index: number;
+  code: string;
+  field?: string | null;
+}
+
+export interface ReportRep {
+  id: string;
+  name: string;
+}
+
+export interface ReportSummary {
+  visits: number;
+  visits_completed: number;
+  check_ins: Record<string, number>;
+  actions: number;
+  photos: number;
+  expenses: number;
+  expense_totals: MoneyTotal[];
+  route: AuditSummary;
+}
+
+export interface ReportVisit {
+  visit: Visit;
+  customer_name: string | null;
+  actions: VisitAction[];
+  photos: Photo[];
+}
+
 export interface ReviewInput {
   status: "pending" | "approved" | "rejected";
   comment?: string | null;
@@ -345,6 +512,18 @@ export interface ReviewInput {
 export interface ReviewRequest {
   status: "approved" | "rejected";
   comment?: string | null;
+}
+
+export interface RouteAudit {
+  rep_id: string;
+  date: string;
+  timezone: string;
+  summary: AuditSummary;
+  stops: AuditStop[];
+  deviations: AuditDeviation[];
+  check_ins: AuditCheckIn[];
+  gaps: AuditGap[];
+  planned_stops: AuditPlannedStop[];
 }
 
 export interface RoutePlan {
@@ -422,6 +601,40 @@ export interface TeamUpdate {
   manager_id?: string | null;
 }
 
+export interface TenantSettings {
+  timezone?: string;
+  default_currency?: string;
+  geofence_radius_m?: number;
+  max_accuracy_m?: number;
+  max_fix_age_s?: number;
+  max_speed_kmh?: number;
+  max_clock_skew_s?: number;
+  stale_receipt_days?: number;
+  category_keywords?: Record<string, string[]>;
+  route_corridor_m?: number;
+  route_corridor_path_m?: number;
+  off_route_min_s?: number;
+  long_dwell_s?: number;
+  gps_gap_s?: number;
+}
+
+export interface TenantSettingsUpdate {
+  timezone?: string;
+  default_currency?: string;
+  geofence_radius_m?: number;
+  max_accuracy_m?: number;
+  max_fix_age_s?: number;
+  max_speed_kmh?: number;
+  max_clock_skew_s?: number;
+  stale_receipt_days?: number;
+  category_keywords?: Record<string, string[]>;
+  route_corridor_m?: number;
+  route_corridor_path_m?: number;
+  off_route_min_s?: number;
+  long_dwell_s?: number;
+  gps_gap_s?: number;
+}
+
 export interface TokenPair {
   access_token: string;
   refresh_token: string;
@@ -443,6 +656,12 @@ export interface TokenUser {
   tenant_id: string;
   role: string;
   name: string;
+}
+
+export interface TrackIngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: RejectedPoint[];
 }
 
 export interface User {
@@ -481,6 +700,21 @@ export interface UserUpdate {
   phone?: string | null;
   is_active?: boolean;
   password?: string;
+}
+
+export interface VerifyForm {
+  file: string;
+}
+
+export interface VerifyOut {
+  authentic: boolean;
+  reason: string;
+  media_id?: string | null;
+  visit_id?: string | null;
+  rep_id?: string | null;
+  issued_at?: string | null;
+  lat?: number | null;
+  lon?: number | null;
 }
 
 export interface Visit {
