@@ -14,7 +14,10 @@ async def test_visit_with_actions_and_photo_in_one_push(client, world) -> None:
     visit, action, photo = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     batch = [
         phone.mutation(
-            "visit", visit, {"customer_id": str(world.customers["c0"]), "status": "planned"}, hlc=stamp(now, 0)
+            "visit",
+            visit,
+            {"customer_id": str(world.customers["c0"]), "status": "planned"},
+            hlc=stamp(now, 0),
         ),
         phone.mutation(
             "visit_action",
