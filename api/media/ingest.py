@@ -107,14 +107,14 @@ class Inspected:
 def inspect_file(path: Path, declared_type: str | None, kind: str, runtime: MediaRuntime) -> Inspected:
     """Validate (and fingerprint a photo) in one decode. Synchronous: run in a thread."""
     validated = validate_upload(path, declared_type, kind, runtime.limits, keep_image=kind == "visit_photo")  # type: ignore[arg-type]
-    print_: Fingerprint | None = None
+    photo_print: Fingerprint | None = None
     if validated.image is not None:
         try:
             upright = images.upright(validated.image)
-            print_ = fingerprint(images.resize_within(upright, _FINGERPRINT_SIDE))
+            photo_print = fingerprint(images.resize_within(upright, _FINGERPRINT_SIDE))
         finally:
             validated.image.close()
-    return Inspected(validated, print_)
+    return Inspected(validated, photo_print)
 
 
 def exif_json(exif: images.ExifData | None) -> dict[str, Any] | None:
