@@ -17,6 +17,7 @@ import msgspec
 from PIL import Image
 
 from media.ocr import preprocess as pp
+from media.ocr.candidates import vote
 from media.ocr.categorize import CategoryRules, suggest_category
 from media.ocr.load import DEFAULT_MAX_PAGES, DEFAULT_MAX_PIXELS, LoadError, load_pages
 from media.ocr.parse import ReceiptCandidates, combine, extract_candidates
@@ -58,6 +59,13 @@ _BLANK_DENSITY = 0.0005  # share of ink pixels below which a page is empty
 _BUSY_DENSITY = 0.2  # above this the picture is more texture than print
 _NOISE_DENSITY = 0.33  # above this it is noise, not a document
 _PAGE_OFFSET = 1_000_000  # pixels added to the rows of each further page so pages never share a row
+#: A receipt (it has a total) whose date was read with less confidence than this, or not at all,
+#: gets a second look: more reads of its first page in other layout modes, whose date candidates
+#: join the vote.
+_DATE_RESCUE_BELOW = 0.5
+#: (label, tesseract page segmentation mode) of the extra reads: 4 reads single columns, which
+#: separates a date from a neighbouring field; 11 finds sparse text, e.g. a faint date on its own.
+_DATE_RESCUE_READS = (("date-psm4", 4), ("date-psm11", 11))
 
 
 class _Clock:
@@ -134,15 +142,17 @@ def _shift(lines: Sequence[OcrLine], dy: int) -> list[OcrLine]:
 
 def _read_page(
     image: Image.Image, *, start_languages: str | None, clock: _Clock, timeout: float, passes: int
-) -> tuple[list[_Read], str, int, str | None]:
-    """OCR one page image: the reads, the languages used, the rotation applied, and why it was skipped
-    (`blank_image` for an empty page, `no_text` for noise or texture), None when it was read."""
+) -> tuple[list[_Read], str, int, str | None, Image.Image | None]:
+    """OCR one page image: the reads, the languages used, the rotation applied, why it was skipped
+    (`blank_image` for an empty page, `no_text` for noise or texture; None when it was read) and
+    the cleaned-up upright image that was read."""
     since = time.perf_counter()
     gray = pp.crop_to_content(pp.shrink_to_limit(pp.to_gray(pp.upright(image))))
     density = pp.ink_density(gray)
     if density < _BLANK_DENSITY or density > _NOISE_DENSITY:
         clock.add("preprocess", since)
-        return [], start_languages or ENGLISH, 0, "blank_image" if density < _BLANK_DENSITY else "no_text"
+        skip = "blank_image" if density < _BLANK_DENSITY else "no_text"
+        return [], start_languages or ENGLISH, 0, skip, None
     height = pp.text_height(gray)
     if density > _BUSY_DENSITY and height is not None:
         height = max(height, pp.TARGET_TEXT_HEIGHT)  # never enlarge a busy picture: it only slows OCR
@@ -191,7 +201,40 @@ def _read_page(
             reads.append(_Read(lines=list(page.lines), label="restored", quality=quality(page)))
         except OcrTimeout:
             pass  # the first read stands on its own
-    return reads, languages, rotation, None
+    return reads, languages, rotation, None, best_image
+
+
+def _date_rescue(
+    image: Image.Image,
+    languages: str,
+    *,
+    clock: _Clock,
+    timeout: float,
+    default_currency: str,
+    day_first: bool,
+    today: dt.date,
+) -> tuple[list[ReceiptCandidates], list[str]]:
+    """Extra reads of a page whose date was weak, for their date candidates (and their labels)."""
+    found: list[ReceiptCandidates] = []
+    labels: list[str] = []
+    for label, psm in _DATE_RESCUE_READS:
+        if clock.remaining() < 1.0:
+            break
+        since = time.perf_counter()
+        try:
+            limit = min(timeout, max(1.0, clock.remaining()))
+            page = recognize(image, languages=languages, psm=psm, timeout=limit)
+        except (OcrTimeout, OcrError):
+            break
+        finally:
+            clock.add("date_rescue", since)
+        found.append(
+            extract_candidates(
+                list(page.lines), default_currency=default_currency, day_first=day_first, today=today
+            )
+        )
+        labels.append(label)
+    return found, labels
 
 
 def extract_receipt(
@@ -255,6 +298,7 @@ def extract_receipt(
     clock.add("load", since)
 
     page_reads: list[list[_Read]] = []
+    first_image: Image.Image | None = None
     used_languages = start_languages or ENGLISH
     rotation = 0
     skipped: list[str] = []
@@ -268,7 +312,7 @@ def extract_receipt(
             continue
         assert page.image is not None
         try:
-            reads, used_languages, turned, skip = _read_page(
+            reads, used_languages, turned, skip, read_image = _read_page(
                 page.image, start_languages=start_languages, clock=clock, timeout=timeout, passes=passes
             )
         except OcrTimeout:
@@ -276,6 +320,7 @@ def extract_receipt(
         except OcrError:
             return finish({}, "", used_languages, reason="ocr_failed", pages=len(pages))
         rotation = rotation or turned
+        first_image = first_image or read_image
         if skip is not None:
             skipped.append(skip)
         page_reads.append([msgspec.structs.replace(read, lines=_shift(read.lines, offset)) for read in reads])
@@ -293,6 +338,24 @@ def extract_receipt(
     parsed = combine(candidates) if candidates else None
     raw_text = "\n".join(line.text for line in reads_per_pass[0]) if reads_per_pass else ""
     fields = dict(parsed.fields) if parsed is not None else {}
+    weak_date = "date" not in fields or fields["date"].confidence < _DATE_RESCUE_BELOW
+    receipt_like = "total" in fields and fields["total"].confidence >= _MIN_TOTAL_CONFIDENCE
+    if weak_date and receipt_like and first_image is not None:
+        clock.add("parse", since)
+        extra, extra_labels = _date_rescue(
+            first_image,
+            used_languages,
+            clock=clock,
+            timeout=timeout,
+            default_currency=currency,
+            day_first=order_day_first,
+            today=reference_day,
+        )
+        since = time.perf_counter()
+        chosen = vote([c.fields.get("date", []) for c in [*candidates, *extra]])
+        if chosen is not None:
+            fields["date"] = ExtractedField(value=chosen.value, confidence=round(chosen.score, 3))
+        labels = [*labels, *extra_labels]
     if fields:
         category = suggest_category(
             str(fields["merchant"].value) if "merchant" in fields else "", raw_text, rules=category_rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -113,3 +114,24 @@ async def test_several_worker_processes_process_each_receipt_once(
         assert expense.status == "needs_review"
         assert expense.total == "31.64"
         assert codes(expense) == []
+
+
+async def test_the_api_process_reads_receipts_itself_by_default(settings: Any, receipts: Receipts) -> None:
+    """The embedded default (``FIELDLINE_RUN_WORKER=1``): the API's lifespan runs the worker, which
+    finds the storage from the settings."""
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+
+    embedded = dataclasses.replace(settings, run_worker=True, worker_poll_interval_s=0.05)
+    receipts.storage = LocalStorage(embedded.media_root, fsync=False)
+    async with AsyncTestClient(app=create_app(embedded)):
+        expense_id = await receipts.upload(english().jpeg())
+
+        async def read() -> bool:
+            return (await receipts.expense(expense_id)).status == "needs_review"
+
+        await _wait_for(read)
+    expense = await receipts.expense(expense_id)
+    assert expense.total == "31.64"
+    assert [(j.status, j.attempts) for j in await receipts.jobs()] == [("done", 1)]
