@@ -62,8 +62,14 @@ async def _sweep_inputs(client: Any) -> tuple[dict[str, Any], list[Operation]]:
     return doc, ops
 
 
-async def test_another_tenants_admin_gets_404_for_every_id_route(client, world, alpha) -> None:
+async def test_isolation_sweep(client, world, alpha) -> None:
     doc, ops = await _sweep_inputs(client)
+    await _another_tenants_admin_gets_404_for_every_id_route(client, doc, ops, alpha)
+    await _another_tenants_rep_cannot_tell_foreign_ids_from_missing_ones(client, doc, ops, alpha)
+    await _manager_of_another_team_is_refused_a_reps_records(client, doc, ops, alpha)
+
+
+async def _another_tenants_admin_gets_404_for_every_id_route(client, doc, ops, alpha: AlphaRecords) -> None:
     admin_a = (await login(client, "admin"))["headers"]
     for op in ops:
         if op.method == "get" and _prefix(op, alpha) is not None:
@@ -86,8 +92,7 @@ async def test_another_tenants_admin_gets_404_for_every_id_route(client, world, 
         assert (await client.get(f"{prefix}/{ident}", headers=admin_a)).status_code == 200, prefix
 
 
-async def test_another_tenants_rep_cannot_tell_foreign_ids_from_missing_ones(client, world, alpha) -> None:
-    doc, ops = await _sweep_inputs(client)
+async def _another_tenants_rep_cannot_tell_foreign_ids_from_missing_ones(client, doc, ops, alpha) -> None:
     rep_b = (await login(client, "rep_b"))["headers"]
     for op in ops:
         for ident in _candidates(op, alpha):
@@ -100,8 +105,7 @@ async def test_another_tenants_rep_cannot_tell_foreign_ids_from_missing_ones(cli
             ), f"{op.name}: alpha's id answers differently from a missing one"
 
 
-async def test_manager_of_another_team_is_refused_a_reps_records(client, world, alpha) -> None:
-    doc, ops = await _sweep_inputs(client)
+async def _manager_of_another_team_is_refused_a_reps_records(client, doc, ops, alpha) -> None:
     manager2 = (await login(client, "manager2"))["headers"]
     manager1 = (await login(client, "manager1"))["headers"]
     refused = 0

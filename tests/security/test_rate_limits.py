@@ -27,7 +27,7 @@ def _assert_rate_limited(r, *, max_retry_after: int) -> None:
     assert 1 <= int(r.headers["retry-after"]) <= max_retry_after
 
 
-async def test_default_budget_is_per_user_and_ops_routes_are_not_limited(settings, world) -> None:
+async def _default_budget_is_per_user_and_ops_routes_are_not_limited(settings) -> None:
     async with client_for(settings, rate_limit_per_minute=3) as client:
         rep1 = await login(client, "rep1")
         rep2 = await login(client, "rep2")
@@ -43,7 +43,7 @@ async def test_default_budget_is_per_user_and_ops_routes_are_not_limited(setting
             assert (await client.get(path)).status_code == 200, path
 
 
-async def test_sync_budget_is_per_user(settings, world) -> None:
+async def _sync_budget_is_per_user(settings) -> None:
     async with client_for(settings, sync_rate_limit_per_minute=2) as client:
         rep1 = await login(client, "rep1")
         rep2 = await login(client, "rep2")
@@ -54,7 +54,7 @@ async def test_sync_budget_is_per_user(settings, world) -> None:
         assert (await client.get("/v1/me", headers=rep1["headers"])).status_code == 200
 
 
-async def test_auth_budget_is_per_client_address(settings, world) -> None:
+async def _auth_budget_is_per_client_address(settings) -> None:
     async with client_for(settings, auth_rate_limit_per_minute=3) as client:
         assert (
             await client.post("/v1/auth/token", json=_token_body("rep1@test.example", PASSWORD))
@@ -68,7 +68,7 @@ async def test_auth_budget_is_per_client_address(settings, world) -> None:
         _assert_rate_limited(r, max_retry_after=60)
 
 
-async def test_sign_in_throttled_per_account_even_with_the_right_password(settings, world) -> None:
+async def _sign_in_throttled_per_account_even_with_the_right_password(settings) -> None:
     before = sample("fieldline_login_throttled_total", scope="account")
     async with client_for(settings, login_max_failures=3, auth_rate_limit_per_minute=0) as client:
         for _ in range(3):
@@ -92,7 +92,7 @@ async def test_sign_in_throttled_per_account_even_with_the_right_password(settin
         )
 
 
-async def test_sign_in_throttled_per_address_across_accounts(settings, world) -> None:
+async def _sign_in_throttled_per_address_across_accounts(settings) -> None:
     before = sample("fieldline_login_throttled_total", scope="ip")
     overrides = {"login_max_failures": 100, "login_max_failures_per_ip": 4, "auth_rate_limit_per_minute": 0}
     async with client_for(settings, **overrides) as client:
@@ -109,7 +109,7 @@ async def test_sign_in_throttled_per_address_across_accounts(settings, world) ->
     assert sample("fieldline_login_throttled_total", scope="ip") == before + 1
 
 
-async def test_parallel_guesses_cannot_slip_past_the_limit(settings, world) -> None:
+async def _parallel_guesses_cannot_slip_past_the_limit(settings) -> None:
     async with client_for(settings, login_max_failures=3, auth_rate_limit_per_minute=0) as client:
         responses = await asyncio.gather(
             *(
@@ -118,6 +118,18 @@ async def test_parallel_guesses_cannot_slip_past_the_limit(settings, world) -> N
             )
         )
     assert sorted(r.status_code for r in responses) == [401] * 3 + [429] * 9
+
+
+async def test_request_budgets_per_user_per_route_group(settings, world) -> None:
+    await _default_budget_is_per_user_and_ops_routes_are_not_limited(settings)
+    await _sync_budget_is_per_user(settings)
+    await _auth_budget_is_per_client_address(settings)
+
+
+async def test_sign_in_throttling(settings, world) -> None:
+    await _sign_in_throttled_per_account_even_with_the_right_password(settings)
+    await _sign_in_throttled_per_address_across_accounts(settings)
+    await _parallel_guesses_cannot_slip_past_the_limit(settings)
 
 
 def _redis_or_skip():

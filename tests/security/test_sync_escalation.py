@@ -112,10 +112,11 @@ async def test_rep_cannot_approve_or_reassign_through_sync(client, world) -> Non
     assert (me["role"], me["email"], me["team_id"]) == ("rep", "rep1@test.example", str(world.teams["north"]))
     again = await login(client, "rep1")
     assert again["user"]["role"] == "rep"
+    await _rep_cannot_create_manager_or_admin_records(client, world)
 
 
-async def test_rep_cannot_create_manager_or_admin_records(client, world) -> None:
-    rep = Rep(client, await login(client, "rep1"))
+async def _rep_cannot_create_manager_or_admin_records(client, world) -> None:
+    rep = Rep(client, await login(client, "rep1", device=uuid.uuid4()))
     plan, product, category, user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     results = await rep.push(
         ("route_plan", plan, {"rep_id": str(world.users["rep1"]), "date": "2026-01-05"}, "upsert"),
