@@ -9,12 +9,11 @@ their age.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, or_, true
 
-from api.lib.clock import utcnow
 from sync.entities import EntitySpec
 
 VISIT_HISTORY_DAYS = 90
@@ -28,15 +27,23 @@ def scope_filter(spec: EntitySpec, rep_scope: frozenset[uuid.UUID] | None) -> Co
     return model.scope_rep_id.in_(sorted(rep_scope))
 
 
-def bootstrap_window(spec: EntitySpec) -> ColumnElement[bool]:
-    model: Any = spec.model
-    now = utcnow()
+def bootstrap_window(spec: EntitySpec, table: Any) -> ColumnElement[bool]:
+    """The history a bootstrap brings, with bound parameters (see :func:`bootstrap_params`)."""
     if spec.name == "visit":
-        since = now - timedelta(days=VISIT_HISTORY_DAYS)
-        return or_(model.planned_at.is_(None) & (model.created_at >= since), model.planned_at >= since)
+        since = bindparam("visit_since")
+        return or_(
+            and_(table.c.planned_at.is_(None), table.c.created_at >= since), table.c.planned_at >= since
+        )
     if spec.name == "route_plan":
-        return model.date >= (now - timedelta(days=ROUTE_PLAN_HISTORY_DAYS)).date()
+        return table.c.date >= bindparam("plan_since")
     return true()
+
+
+def bootstrap_params(now: datetime) -> dict[str, Any]:
+    return {
+        "visit_since": now - timedelta(days=VISIT_HISTORY_DAYS),
+        "plan_since": (now - timedelta(days=ROUTE_PLAN_HISTORY_DAYS)).date(),
+    }
 
 
 def in_scope(rep_scope: frozenset[uuid.UUID] | None, owner: uuid.UUID | None, tenant_wide: bool) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.tenancy.models import Team
 from sync.entities import ENTITIES, EntitySpec
+from sync.rows import RowView, load_rows
 
 #: Lock order for rows a write may touch: children before parents, then the usual entity order.
 #: Every writer locks in this order, so two writers never wait for each other in a cycle.
@@ -82,16 +83,15 @@ def _locking(session: AsyncSession, stmt: Any, model: Any, lock: bool) -> Any:
 
 async def load_children(
     session: AsyncSession, visit_ids: set[uuid.UUID], *, lock: bool = True
-) -> dict[uuid.UUID, list[tuple[EntitySpec, Any]]]:
+) -> dict[uuid.UUID, list[RowView]]:
     """The actions and photos of these visits, locked (children are locked before their visits)."""
-    out: dict[uuid.UUID, list[tuple[EntitySpec, Any]]] = {}
+    out: dict[uuid.UUID, list[RowView]] = {}
     if not visit_ids:
         return out
     for spec in CHILD_SPECS:
         model: Any = spec.model
-        stmt = _locking(session, select(model).where(model.visit_id.in_(sorted(visit_ids))), model, lock)
-        for row in (await session.scalars(stmt)).all():
-            out.setdefault(row.visit_id, []).append((spec, row))
+        for row in await load_rows(session, spec, model.visit_id.in_(sorted(visit_ids)), lock=lock):
+            out.setdefault(row.visit_id, []).append(row)
     return out
 
 

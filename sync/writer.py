@@ -1,9 +1,10 @@
 """Applies mutations to the database: the single write path for synced entities.
 
 One call handles a batch with a bounded number of round trips: it reads every target row (and the
-parents children inherit their scope from) in one query per entity type, decides each mutation with
-the pure :func:`sync.policy.merge` in order, then reserves change numbers under the tenant's clock
-lock and flushes all rows together.
+parents children inherit their scope from, and the rows mutations refer to) in one query per entity
+type, decides each mutation with the pure :func:`sync.policy.merge` in order, then reserves change
+numbers under the tenant's clock lock and writes every row with one ``executemany`` per entity type
+(see :mod:`sync.rows`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.accounts.models import User
-from api.customers.models import Customer
 from api.lib.clock import rfc3339, utcnow
 from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
 from sync.policy import Current, Decision, Incoming, merge
+from sync.rows import RowView, insert_rows, load_rows, mapped_twin, new_row, refresh_twin, update_rows
 from sync.scope_moves import (
     CHILD_SPECS,
     LOCK_ORDER,
@@ -121,8 +121,8 @@ class SyncWriter:
         self.after_merge = list(after_merge)
         self.lock_rows = lock_rows
         self.client_id = client_id
-        self._rows: dict[tuple[str, uuid.UUID], Any] = {}
-        self._children: dict[uuid.UUID, list[tuple[EntitySpec, Any]]] = {}
+        self._rows: dict[tuple[str, uuid.UUID], RowView] = {}
+        self._children: dict[uuid.UUID, list[RowView]] = {}
         self._absent: set[tuple[str, uuid.UUID]] = set()
         self._purged_through = 0
 
@@ -147,6 +147,8 @@ class SyncWriter:
             for ref in ("rep_id", "assigned_rep_id"):
                 if uid := _uuid_or_none(fields.get(ref)):
                     refs["user"].add(uid)
+        if self.session.sync_session.new or self.session.sync_session.dirty:
+            await self.session.flush()  # rows are read and written with Core: let it see pending changes
         # Children first: existing children name their parent in the row, not the mutation.
         for spec in CHILD_SPECS:
             if wanted.get(spec.name):
@@ -159,8 +161,8 @@ class SyncWriter:
             # A visit given to another rep takes its children along: lock them before the visit.
             self._children = await load_children(self.session, moving_visits, lock=self.lock_rows)
             for children in self._children.values():
-                for spec, row in children:
-                    self._rows.setdefault((spec.name, row.id), row)
+                for row in children:
+                    self._rows.setdefault((row.spec.name, row.id), row)
         for spec in LOCK_ORDER:
             if wanted.get(spec.name):
                 await self._fetch(spec, wanted[spec.name])
@@ -170,19 +172,11 @@ class SyncWriter:
             self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
     async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID], *, lock: bool = True) -> None:
-        missing = [i for i in ids if (spec.name, i) not in self._rows]
+        missing = sorted(i for i in ids if (spec.name, i) not in self._rows)
         if not missing:
             return
         model: Any = spec.model
-        stmt = select(model).where(model.id.in_(sorted(missing)))
-        if (
-            lock
-            and self.lock_rows
-            and self.session.bind is not None
-            and self.session.bind.dialect.name == "postgresql"
-        ):
-            stmt = stmt.order_by(model.id).with_for_update()
-        for row in (await self.session.scalars(stmt)).all():
+        for row in await load_rows(self.session, spec, model.id.in_(missing), lock=lock and self.lock_rows):
             self._rows[(spec.name, row.id)] = row
         self._absent.update((spec.name, i) for i in missing if (spec.name, i) not in self._rows)
 
@@ -206,22 +200,21 @@ class SyncWriter:
             if prow.deleted_at is not None:
                 return Decision.reject("deleted", f"{spec.parent[1]} was deleted", spec.parent[0])
         if spec.name == "visit" and "customer_id" in changed:
-            cust = await self._get("customer", Customer, candidate["customer_id"])
+            cust = await self._get("customer", candidate["customer_id"])
             if cust is None or cust.deleted_at is not None:
                 return Decision.reject("not_found", "customer not found", "customer_id")
         for ref in ("rep_id", "assigned_rep_id"):
             if ref in changed and candidate.get(ref) is not None and spec.name != "expense":
-                user = await self._get("user", User, candidate[ref])
+                user = await self._get("user", candidate[ref])
                 if user is None or user.deleted_at is not None:
                     return Decision.reject("not_found", "user not found", ref)
         return None
 
-    async def _get(self, name: str, model: Any, ident: uuid.UUID) -> Any:
-        row = self._rows.get((name, ident))
-        if row is None and (name, ident) not in self._absent:
-            row = await self.session.get(model, ident)
-            if row is not None:
-                self._rows[(name, ident)] = row
+    async def _get(self, name: str, ident: uuid.UUID) -> RowView | None:
+        key = (name, ident)
+        if key not in self._rows and key not in self._absent:
+            await self._fetch(ENTITIES[name], {ident}, lock=False)
+        row = self._rows.get(key)
         if row is None or row.tenant_id != self.tenant_id:
             return None
         return row
@@ -322,7 +315,10 @@ class SyncWriter:
                 ), None
         created = row is None
         if created:
-            row = spec.model(id=m.id, tenant_id=self.tenant_id, version=0, field_meta={}, created_at=now)  # type: ignore[call-arg]
+            row = new_row(
+                spec,
+                {"id": m.id, "tenant_id": self.tenant_id, "version": 0, "field_meta": {}, "created_at": now},
+            )
             self._rows[(spec.name, m.id)] = row
         if decision.op == "delete":
             row.deleted_at = now
@@ -382,19 +378,49 @@ class SyncWriter:
                     unloaded[spec.name].append(rid)
         conflict_rows = self._conflict_rows(mutations, outcomes)
         if conflict_rows:
-            self.session.add_all(conflict_rows)
+            await self.session.execute(insert(SyncConflict.__table__), conflict_rows)
         needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
-        if needed == 0:
-            await self.session.flush()
-            return
-        next_version = await allocate_versions(self.session, self.tenant_id, needed)
+        if needed:
+            next_version = await allocate_versions(self.session, self.tenant_id, needed)
+            next_version = await self._record_evictions(notes, next_version, now)
+            for row in touched:
+                row.version = next_version
+                next_version += 1
+            for name, ids in unloaded.items():
+                table: Any = ENTITIES[name].model.__table__
+                await self.session.execute(
+                    update(table).where(table.c.id == bindparam("_id")).values(version=bindparam("_version")),
+                    [{"_id": rid, "_version": next_version + offset} for offset, rid in enumerate(ids)],
+                )
+                next_version += len(ids)
+            for index, item in pending:
+                row = item.row
+                row.version = next_version
+                meta = dict(row.field_meta or {})
+                hlc = mutations[index].hlc
+                for name in item.decision.stamped:
+                    meta[name] = [hlc, next_version]
+                for name in item.extra_stamped:
+                    meta[name] = [hlc, next_version]
+                row.field_meta = meta
+                outcomes[index].version = next_version
+                next_version += 1
+        await self._write_rows()
+        for outcome in outcomes:
+            if outcome.id is None or outcome.status == "rejected":
+                continue
+            row = self._rows.get((outcome.entity, outcome.id))
+            if row is not None:
+                outcome.row = mapped_twin(self.session, row.spec, row.id) or row
+
+    async def _record_evictions(self, notes: list[EvictionNote], first: int, now: Any) -> int:
         if notes:
             await self.session.execute(
                 insert(SyncEviction.__table__),
                 [
                     {
                         "tenant_id": self.tenant_id,
-                        "version": next_version + offset,
+                        "version": first + offset,
                         "entity": note.entity,
                         "entity_id": note.id,
                         "scope_rep_id": note.scope_rep_id,
@@ -404,39 +430,25 @@ class SyncWriter:
                     for offset, note in enumerate(notes)
                 ],
             )
-            next_version += len(notes)
-        for row in touched:
-            row.version = next_version
-            next_version += 1
-        for name, ids in unloaded.items():
-            table: Any = ENTITIES[name].model.__table__
-            await self.session.execute(
-                update(table).where(table.c.id == bindparam("_id")).values(version=bindparam("_version")),
-                [{"_id": rid, "_version": next_version + offset} for offset, rid in enumerate(ids)],
-            )
-            next_version += len(ids)
-        created: dict[str, list[Any]] = defaultdict(list)
-        for index, item in pending:
-            row = item.row
-            row.version = next_version
-            meta = dict(row.field_meta or {})
-            hlc = mutations[index].hlc
-            for name in item.decision.stamped:
-                meta[name] = [hlc, next_version]
-            for name in item.extra_stamped:
-                meta[name] = [hlc, next_version]
-            row.field_meta = meta
-            outcomes[index].version = next_version
-            outcomes[index].row = row
-            if item.created:
-                created[item.spec.name].append(row)
-            next_version += 1
-        # New rows are inserted parents first (a visit and its actions may arrive in one batch).
-        for name in ENTITIES:
-            if created.get(name):
-                self.session.add_all(created[name])
-                await self.session.flush()
-        await self.session.flush()
+        return first + len(notes)
+
+    async def _write_rows(self) -> None:
+        """Insert new rows (parents first) and write the changed columns of the others."""
+        new: dict[str, list[RowView]] = defaultdict(list)
+        changed: dict[str, list[RowView]] = defaultdict(list)
+        for (name, _), row in self._rows.items():
+            if row.is_new:
+                if row.dirty:
+                    new[name].append(row)
+            elif row.dirty:
+                changed[name].append(row)
+                twin = mapped_twin(self.session, row.spec, row.id)
+                if twin is not None:
+                    refresh_twin(twin, row.spec, row.values(), row.dirty)
+        for name, spec in ENTITIES.items():
+            await insert_rows(self.session, spec, new.get(name, ()))
+            if changed.get(name):
+                await update_rows(self.session, spec, changed[name])
 
     def _children_follow(
         self, pending: list[tuple[int, Pending]], pending_keys: set[tuple[str, uuid.UUID]], touched: list[Any]
@@ -481,52 +493,52 @@ class SyncWriter:
         ]
         return [m for m in moves if m is not None]
 
-    def _conflict_rows(self, mutations: Sequence[Incoming], outcomes: list[Outcome]) -> list[SyncConflict]:
-        rows: list[SyncConflict] = []
+    def _conflict_rows(self, mutations: Sequence[Incoming], outcomes: list[Outcome]) -> list[dict[str, Any]]:
+        """The conflict log entries of this batch: every refused or lost field, every rejection."""
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
         for m, outcome in zip(mutations, outcomes, strict=True):
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
-            scope = (
-                row.scope_rep_id
+            base = {
+                "tenant_id": self.tenant_id,
+                "user_id": self.actor.user_id,
+                "client_id": self.client_id,
+                "scope_rep_id": row.scope_rep_id
                 if row is not None and row.tenant_id == self.tenant_id
-                else self.actor.user_id
-            )
+                else self.actor.user_id,
+                "seq": m.seq,
+                "entity": _clip(outcome.entity or m.entity, 32),
+                "entity_id": m.id,
+                "client_hlc": m.hlc,
+                "created_at": now,
+            }
             for c in outcome.conflicts:
                 rows.append(
-                    SyncConflict(
-                        tenant_id=self.tenant_id,
-                        user_id=self.actor.user_id,
-                        client_id=self.client_id,
-                        scope_rep_id=scope,
-                        seq=getattr(m, "seq", None),
-                        entity=outcome.entity or m.entity,
-                        entity_id=m.id,
-                        field=c["field"],
-                        outcome=c.get("code") or c["outcome"],
-                        client_value=_jsonable(m.fields.get(c["field"])),
-                        server_value=c.get("server_value"),
-                        client_hlc=m.hlc,
-                        server_hlc=c.get("server_hlc"),
-                    )
+                    {
+                        **base,
+                        "field": _clip(c["field"], 64),
+                        "outcome": c.get("code") or c["outcome"],
+                        "client_value": _jsonable(m.fields.get(c["field"])),
+                        "server_value": c.get("server_value"),
+                        "server_hlc": c.get("server_hlc"),
+                    }
                 )
             if outcome.status == "rejected" and outcome.error and not outcome.conflicts:
                 rows.append(
-                    SyncConflict(
-                        tenant_id=self.tenant_id,
-                        user_id=self.actor.user_id,
-                        client_id=self.client_id,
-                        scope_rep_id=scope,
-                        seq=getattr(m, "seq", None),
-                        entity=outcome.entity or m.entity,
-                        entity_id=m.id,
-                        field=outcome.error.get("field"),
-                        outcome=outcome.error["code"],
-                        client_value=None,
-                        server_value=None,
-                        client_hlc=m.hlc,
-                        server_hlc=None,
-                    )
+                    {
+                        **base,
+                        "field": _clip(outcome.error.get("field"), 64),
+                        "outcome": outcome.error["code"],
+                        "client_value": None,
+                        "server_value": None,
+                        "server_hlc": None,
+                    }
                 )
         return rows
+
+
+def _clip(value: Any, size: int) -> str | None:
+    return None if value is None else str(value)[:size]
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,696 @@
+"""Sync benchmark on PostgreSQL: push and pull throughput over HTTP, beside baselines.
+
+What is measured, each in the same run:
+- **push, new**: batches of 500 new visits through ``POST /v1/sync/push`` of a real server
+  (``fieldline serve``, uvicorn, one worker), one client sending batches one after another;
+- **push, conflicting updates**: batches of 500 updates of those visits from a second phone,
+  each losing one field to a newer write (reported and logged as a conflict) and winning another;
+- **pull**: a phone's bootstrap of 100 000 visits, pages of 1 000, and the server's peak RSS;
+- baseline (a): the same rows written by a bare SQLAlchemy Core ``executemany`` in one
+  transaction (and, for pull, read back by a bare Core keyset scan in pages of 1 000);
+- baseline (b): pouchdb-server (``express-pouchdb`` + ``pouchdb-core`` + LevelDB, installed by
+  this script into a temporary folder) taking the same documents through ``_bulk_docs`` (500 per
+  request; updates carry the current ``_rev``) and ``_all_docs?include_docs=true`` (pages of 1 000).
+
+Clients encode and decode with msgspec for both servers; every request runs to completion before
+the next. Usage::
+
+    .venv/bin/python bench/sync_bench.py            # print the table
+    .venv/bin/python bench/sync_bench.py --write    # and replace "## Sync" in docs/benchmarks.md
+    .venv/bin/python bench/sync_bench.py --no-pouch # skip the npm install and pouchdb-server
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, select, update  # noqa: E402
+
+from api.accounts.users_service import create_user  # noqa: E402
+from api.db.engine import create_engine, create_session_factory, write_session  # noqa: E402
+from api.db.migrate import upgrade  # noqa: E402
+from api.lib.ids import uuid7  # noqa: E402
+from api.tenancy.models import Tenant  # noqa: E402
+from api.visits.models import Visit  # noqa: E402
+from sync.clock_repository import allocate_versions, ensure_clock  # noqa: E402
+from sync.entities import Actor  # noqa: E402
+from sync.hlc import HybridClock  # noqa: E402
+from sync.policy import Incoming  # noqa: E402
+from sync.writer import SyncWriter  # noqa: E402
+
+PG_URL = os.environ.get("FIELDLINE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "bench-password-1"
+BATCH = 500
+PAGE = 1000
+PUSH_TARGET = 5000.0
+PULL_TARGET = 50000.0
+NPM_PACKAGES = [
+    "express@4",
+    "express-pouchdb@4",
+    "pouchdb-core@9",
+    "pouchdb-adapter-leveldb@9",
+    "pouchdb-adapter-http@9",
+    "pouchdb-mapreduce@9",
+    "pouchdb-replication@9",
+]
+POUCH_SERVER_JS = """
+const express = require('express');
+const PouchDB = require('pouchdb-core')
+  .plugin(require('pouchdb-adapter-leveldb'))
+  .plugin(require('pouchdb-adapter-http'))
+  .plugin(require('pouchdb-mapreduce'))
+  .plugin(require('pouchdb-replication'));
+const dir = process.argv[3];
+const P = PouchDB.defaults({prefix: dir + '/'});
+const app = express();
+app.use('/', require('express-pouchdb')(P, {
+  mode: 'minimumForPouchDB', inMemoryConfig: true, logPath: dir + '/log.txt'}));
+app.listen(+process.argv[2], '127.0.0.1', () => console.log('ready'));
+"""
+
+encode = msgspec.json.encode
+decode = msgspec.json.decode
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _async_url(url: str, dbname: str) -> str:
+    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{dbname}"
+
+
+async def _admin_sql(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _rss_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not answer at {url}")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    base: str
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_fieldline(db_url: str, var_dir: Path) -> Server:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FIELDLINE_DATABASE_URL": db_url,
+        "FIELDLINE_SECRET_KEY": "bench-" + "s" * 48,
+        "FIELDLINE_VAR_DIR": str(var_dir),
+        "FIELDLINE_RUN_WORKER": "0",
+        "FIELDLINE_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = var_dir / "fieldline.log"
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--workers", "1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    _wait_http(f"{base}/health", proc, log)
+    return Server(proc, base)
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    tenant: uuid.UUID
+    rep: uuid.UUID
+    customers: list[uuid.UUID] = field(default_factory=list)
+
+
+async def seed(db_url: str) -> World:
+    engine = create_engine(db_url, null_pool=True)
+    sessions = create_session_factory(engine)
+    try:
+        async with write_session(sessions) as s:
+            tenant = Tenant(id=uuid7(), slug="bench", name="Bench", timezone="UTC", settings={})
+            s.add(tenant)
+            await s.flush()
+            await ensure_clock(s, tenant.id)
+            rep = await create_user(
+                s, tenant_id=tenant.id, email="rep@bench.test", name="Rep", role="rep", password=PASSWORD
+            )
+            world = World(tenant.id, rep.id)
+            writer = SyncWriter(s, tenant.id, Actor(user_id=None, role="system"))
+            clock = HybridClock()
+            muts = []
+            for i in range(20):
+                cid = uuid7()
+                world.customers.append(cid)
+                fields = {
+                    "name": f"Shop {i}",
+                    "lat": 31.2 + i / 1000,
+                    "lon": 121.4,
+                    "assigned_rep_id": str(rep.id),
+                }
+                muts.append(Incoming("customer", cid, "upsert", clock.now(), None, fields))
+            await writer.apply(muts)
+        return world
+    finally:
+        await engine.dispose()
+
+
+def visit_fields(world: World, i: int) -> dict[str, Any]:
+    planned = datetime.now(UTC) - timedelta(days=i % 60)
+    return {
+        "customer_id": str(world.customers[i % len(world.customers)]),
+        "planned_at": planned.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "notes": f"Visit {i}: met the buyer, shelf at 80%",
+        "outcome": "ordered" if i % 3 == 0 else None,
+        "next_steps": "call back next week",
+    }
+
+
+def stamp(ms: int, counter: int, node: str) -> str:
+    return f"{ms:016d}-{counter % 10000:04d}-{node}"
+
+
+# --- Fieldline over HTTP -------------------------------------------------------------------------
+
+
+def login(base: str, device: uuid.UUID) -> dict[str, str]:
+    r = httpx.post(
+        f"{base}/v1/auth/token",
+        json={"email": "rep@bench.test", "password": PASSWORD, "device_id": str(device)},
+        timeout=30,
+    )
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}", "Content-Type": "application/json"}
+
+
+@dataclass
+class Timed:
+    count: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+def push_batches(
+    base: str, batches: list[list[dict[str, Any]]], device: uuid.UUID, check: Callable[[dict[str, Any]], None]
+) -> Timed:
+    headers = login(base, device)
+    seq = 0
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+        t0 = time.perf_counter()
+        for batch in batches:
+            for m in batch:
+                seq += 1
+                m["seq"] = seq
+            body = encode({"schema_version": 1, "client_id": str(device), "mutations": batch})
+            r = client.post("/v1/sync/push", content=body)
+            r.raise_for_status()
+            for res in decode(r.content)["results"]:
+                check(res)
+        elapsed = time.perf_counter() - t0
+    return Timed(sum(map(len, batches)), elapsed)
+
+
+def bench_push(base: str, world: World, n_batches: int) -> tuple[Timed, Timed, list[str]]:
+    ids = [str(uuid.uuid4()) for _ in range(n_batches * BATCH)]
+    now = int(time.time() * 1000)
+    new = [
+        [
+            {
+                "entity": "visit",
+                "id": ids[b * BATCH + j],
+                "op": "upsert",
+                "hlc": stamp(now, b * BATCH + j, "phoneA"),
+                "fields": visit_fields(world, b * BATCH + j),
+            }
+            for j in range(BATCH)
+        ]
+        for b in range(n_batches)
+    ]
+
+    def applied(res: dict[str, Any]) -> None:
+        assert res["status"] == "applied", res
+
+    created = push_batches(base, new, uuid.uuid4(), applied)
+    # A second phone edited the same visits offline, without having seen them (base_version 0): half
+    # of its edits are stamped before the first phone's (both fields lose: kept_server), half after
+    # (both win, replacing values it had not seen: overwrote). Either way each result has conflicts,
+    # and each conflict is written to the conflict log.
+    earlier, later = now - 60_000, now + 1_000
+    updates = [
+        [
+            {
+                "entity": "visit",
+                "id": ids[b * BATCH + j],
+                "op": "upsert",
+                "hlc": stamp(later if j % 2 else earlier, b * BATCH + j, "phoneB"),
+                "base_version": 0,
+                "fields": {"notes": "stale notes", "outcome": f"reordered {b}-{j}"},
+            }
+            for j in range(BATCH)
+        ]
+        for b in range(n_batches)
+    ]
+
+    def merged(res: dict[str, Any]) -> None:
+        assert res["status"] in {"merged", "applied"}, res
+        assert res.get("conflicts"), res
+
+    conflicting = push_batches(base, updates, uuid.uuid4(), merged)
+    return created, conflicting, ids
+
+
+def bench_pull(base: str, expect: int) -> tuple[Timed, int]:
+    headers = login(base, uuid.uuid4())
+    cursor: str | None = None
+    seen = 0
+    pages = 0
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+        t0 = time.perf_counter()
+        while True:
+            params: dict[str, Any] = {"limit": PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            r = client.get("/v1/sync/pull", params=params)
+            r.raise_for_status()
+            page = decode(r.content)
+            seen += sum(1 for c in page["changes"] if c["entity"] == "visit")
+            pages += 1
+            cursor = page["cursor"]
+            if not page["has_more"]:
+                break
+        elapsed = time.perf_counter() - t0
+    assert seen == expect, (seen, expect)
+    return Timed(seen, elapsed), pages
+
+
+async def bulk_visits(db_url: str, world: World, n: int, first: int = 0) -> None:
+    """Load ``n`` visits directly (for the pull bench), numbered like the writer would."""
+    engine = create_engine(db_url, null_pool=True)
+    sessions = create_session_factory(engine)
+    now = datetime.now(UTC)
+    try:
+        async with write_session(sessions) as s:
+            version = await allocate_versions(s, world.tenant, n)
+            rows = []
+            for i in range(n):
+                f = visit_fields(world, first + i)
+                rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "tenant_id": world.tenant,
+                        "version": version + i,
+                        "field_meta": {},
+                        "scope_rep_id": world.rep,
+                        "customer_id": uuid.UUID(f["customer_id"]),
+                        "rep_id": world.rep,
+                        "status": "planned",
+                        "planned_at": now - timedelta(days=i % 60),
+                        "notes": f["notes"],
+                        "outcome": f["outcome"],
+                        "next_steps": f["next_steps"],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            for start in range(0, n, 10_000):
+                await s.execute(insert(Visit.__table__), rows[start : start + 10_000])
+    finally:
+        await engine.dispose()
+
+
+# --- baseline (a): bare SQLAlchemy Core ----------------------------------------------------------
+
+
+async def core_baseline(db_url: str, world: World, n: int) -> tuple[Timed, Timed]:
+    engine = create_engine(db_url, null_pool=True)
+    table: Any = Visit.__table__
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(n):
+        f = visit_fields(world, i)
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": world.tenant,
+                "version": 10_000_000 + i,
+                "field_meta": {},
+                "scope_rep_id": world.rep,
+                "customer_id": uuid.UUID(f["customer_id"]),
+                "rep_id": world.rep,
+                "status": "planned",
+                "planned_at": now,
+                "notes": f["notes"],
+                "outcome": f["outcome"],
+                "next_steps": f["next_steps"],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    from sqlalchemy import bindparam
+
+    try:
+        async with engine.begin() as conn:
+            t0 = time.perf_counter()
+            await conn.execute(insert(table), rows)
+            inserted = Timed(n, time.perf_counter() - t0)
+            params = [{"_id": r["id"], "_notes": "stale notes", "_outcome": "reordered"} for r in rows]
+            t0 = time.perf_counter()
+            await conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values(notes=bindparam("_notes"), outcome=bindparam("_outcome")),
+                params,
+            )
+            updated = Timed(n, time.perf_counter() - t0)
+            await conn.execute(table.delete().where(table.c.version >= 10_000_000))
+    finally:
+        await engine.dispose()
+    return inserted, updated
+
+
+async def core_read_baseline(db_url: str, world: World, expect: int) -> Timed:
+    engine = create_engine(db_url, null_pool=True)
+    table: Any = Visit.__table__
+    cols = [c for c in table.c if c.name not in {"field_meta"}]
+    seen = 0
+    try:
+        async with engine.connect() as conn:
+            t0 = time.perf_counter()
+            after = 0
+            while True:
+                rows = (
+                    await conn.execute(
+                        select(*cols)
+                        .where(table.c.tenant_id == world.tenant, table.c.version > after)
+                        .order_by(table.c.version)
+                        .limit(PAGE)
+                    )
+                ).all()
+                if not rows:
+                    break
+                seen += len(rows)
+                after = rows[-1].version
+            elapsed = time.perf_counter() - t0
+    finally:
+        await engine.dispose()
+    assert seen >= expect, (seen, expect)
+    return Timed(seen, elapsed)
+
+
+# --- baseline (b): pouchdb-server ----------------------------------------------------------------
+
+
+def start_pouch(workdir: Path) -> Server:
+    (workdir / "package.json").write_text('{"name": "fieldline-sync-bench", "private": true}')
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *NPM_PACKAGES],
+        cwd=workdir,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    (workdir / "server.js").write_text(POUCH_SERVER_JS)
+    data = workdir / "data"
+    data.mkdir()
+    port = _free_port()
+    log = workdir / "pouch.log"
+    proc = subprocess.Popen(
+        ["node", "server.js", str(port), str(data)],
+        cwd=workdir,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait_http(f"{base}/", proc, log)
+    return Server(proc, base)
+
+
+def pouch_doc(world: World, ident: str, i: int) -> dict[str, Any]:
+    f = visit_fields(world, i)
+    return {"_id": ident, "type": "visit", "rep_id": str(world.rep), "status": "planned", **f}
+
+
+def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with httpx.Client(base_url=server.base, timeout=300, headers={"Content-Type": "application/json"}) as c:
+        c.put("/bench").raise_for_status()
+        batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+        revs: dict[str, str] = {}
+        t0 = time.perf_counter()
+        for b, batch in enumerate(batches):
+            docs = [pouch_doc(world, ident, b * BATCH + j) for j, ident in enumerate(batch)]
+            r = c.post("/bench/_bulk_docs", content=encode({"docs": docs}))
+            r.raise_for_status()
+            for res in decode(r.content):
+                assert res.get("ok"), res
+                revs[res["id"]] = res["rev"]
+        out["push_new"] = Timed(len(ids), time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for b, batch in enumerate(batches):
+            docs = []
+            for j, ident in enumerate(batch):
+                doc = pouch_doc(world, ident, b * BATCH + j)
+                doc.update(_rev=revs[ident], notes="stale notes", outcome=f"reordered {b}-{j}")
+                docs.append(doc)
+            r = c.post("/bench/_bulk_docs", content=encode({"docs": docs}))
+            r.raise_for_status()
+            assert all(res.get("ok") for res in decode(r.content))
+        out["push_update"] = Timed(len(ids), time.perf_counter() - t0)
+        # The pull dataset: top up to n_pull documents, then page through _all_docs.
+        extra = n_pull - len(ids)
+        for start in range(0, extra, 5000):
+            docs = [pouch_doc(world, f"x{start + k:08d}", start + k) for k in range(min(5000, extra - start))]
+            c.post("/bench/_bulk_docs", content=encode({"docs": docs})).raise_for_status()
+        rss_idle = _rss_kib(server.proc.pid, "VmRSS")
+        seen = 0
+        pages = 0
+        t0 = time.perf_counter()
+        startkey: str | None = None
+        while True:
+            params: dict[str, Any] = {"include_docs": "true", "limit": PAGE}
+            if startkey is not None:
+                params.update(startkey=encode(startkey).decode(), skip=1)
+            r = c.get("/bench/_all_docs", params=params)
+            r.raise_for_status()
+            rows = decode(r.content)["rows"]
+            pages += 1
+            if not rows:
+                break
+            seen += len(rows)
+            startkey = rows[-1]["id"]
+            if len(rows) < PAGE:
+                break
+        out["pull"] = Timed(seen, time.perf_counter() - t0)
+        out["pull_pages"] = pages
+        out["rss_idle"] = rss_idle
+        out["rss_peak"] = _rss_kib(server.proc.pid, "VmHWM")
+    return out
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def fmt_rate(t: Timed) -> str:
+    return f"{t.rate:,.0f}/s ({t.count:,} in {t.seconds:.2f} s)"
+
+
+def report(r: dict[str, Any]) -> str:
+    lines = []
+    pouch = r.get("pouch")
+    lines.append(
+        "| what | Fieldline (HTTP, merge included) | baseline (a): bare Core, one transaction | "
+        "baseline (b): pouchdb-server | target |"
+    )
+    lines.append("|---|---|---|---|---|")
+    lines.append(
+        f"| push, new visits (batches of {BATCH}) | **{fmt_rate(r['push_new'])}** | "
+        f"{fmt_rate(r['core_insert'])} `executemany` INSERT | "
+        f"{fmt_rate(pouch['push_new']) if pouch else 'not run'} `_bulk_docs` | >= peer, >= 5,000/s |"
+    )
+    lines.append(
+        f"| push, conflicting updates (batches of {BATCH}) | **{fmt_rate(r['push_conflict'])}** | "
+        f"{fmt_rate(r['core_update'])} `executemany` UPDATE | "
+        f"{fmt_rate(pouch['push_update']) if pouch else 'not run'} `_bulk_docs` with `_rev` | >= peer, >= 5,000/s |"
+    )
+    lines.append(
+        f"| pull, bootstrap of {r['pull'].count:,} visits (pages of {PAGE}) | **{fmt_rate(r['pull'])}**, "
+        f"{r['pull_pages']} pages | {fmt_rate(r['core_read'])} keyset SELECT | "
+        f"{fmt_rate(pouch['pull']) if pouch else 'not run'} `_all_docs?include_docs=true` | >= 50,000/s |"
+    )
+    lines.append(
+        f"| server memory during the bootstrap | **{r['rss_idle'] / 1024:.0f} MiB idle, peak "
+        f"{r['rss_peak'] / 1024:.0f} MiB** | - | "
+        + (
+            f"{pouch['rss_idle'] / 1024:.0f} MiB before, peak {pouch['rss_peak'] / 1024:.0f} MiB"
+            if pouch
+            else "not run"
+        )
+        + " | bounded |"
+    )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    load = os.getloadavg()
+    node = (
+        subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+        if shutil.which("node")
+        else "-"
+    )
+    pg = r_pg_version()
+    return (
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"PostgreSQL {pg}, Node {node}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. "
+        f"Measured {datetime.now(UTC):%Y-%m-%d}."
+    )
+
+
+def r_pg_version() -> str:
+    async def go() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def write_section(body: str, path: Path) -> None:
+    section = "## Sync\n\n" + body.rstrip() + "\n"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find("\n## Sync\n")
+    if start == -1:
+        text = text.rstrip() + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[: start + 1] + section + ("\n" + text[end + 1 :] if end != -1 else "")
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--batches", type=int, default=20, help="push batches of 500 (default 20)")
+    parser.add_argument("--entities", type=int, default=100_000, help="visits in the bootstrap")
+    parser.add_argument("--no-pouch", action="store_true", help="skip pouchdb-server")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--write", action="store_true", help="replace the Sync section of docs/benchmarks.md")
+    args = parser.parse_args()
+
+    dbname = f"fl_sync_bench_{os.getpid()}"
+    asyncio.run(_admin_sql(f"CREATE DATABASE {dbname}"))
+    db_url = _async_url(PG_URL, dbname)
+    results: dict[str, Any] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="fl-sync-bench-"))
+    try:
+        upgrade(db_url)
+        world = asyncio.run(seed(db_url))
+        server = start_fieldline(db_url, tmp)
+        try:
+            results["push_new"], results["push_conflict"], ids = bench_push(server.base, world, args.batches)
+        finally:
+            server.stop()
+        results["core_insert"], results["core_update"] = asyncio.run(core_baseline(db_url, world, len(ids)))
+        asyncio.run(bulk_visits(db_url, world, args.entities - len(ids), first=len(ids)))
+        server = start_fieldline(db_url, tmp)
+        try:
+            results["rss_idle"] = _rss_kib(server.proc.pid, "VmRSS")
+            results["pull"], results["pull_pages"] = bench_pull(server.base, args.entities)
+            results["rss_peak"] = _rss_kib(server.proc.pid, "VmHWM")
+        finally:
+            server.stop()
+        results["core_read"] = asyncio.run(core_read_baseline(db_url, world, args.entities))
+        if not args.no_pouch:
+            pouch = start_pouch(tmp / "pouch")
+            try:
+                results["pouch"] = bench_pouch(pouch, world, ids, args.entities)
+            finally:
+                pouch.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            asyncio.run(_admin_sql(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"))
+    table = report(results)
+    print(table)
+    print(machine())
+    if args.write:
+        write_section(
+            INTRO + "\n" + table + "\n\n" + machine() + "\n" + NOTES, ROOT / "docs" / "benchmarks.md"
+        )
+        print("wrote docs/benchmarks.md (## Sync)")
+
+
+INTRO = """Measured with `.venv/bin/python bench/sync_bench.py --write` on PostgreSQL 15 (one Fieldline
+worker, one client sending requests one after another; the pouchdb-server baseline is installed
+by the script into a temporary folder). Figures are wall time seen by the client, so HTTP, JSON,
+authentication, the merge and the commit are all included.
+"""
+NOTES = ""
+
+
+if __name__ == "__main__":
+    main()
