@@ -34,6 +34,8 @@ log = logging.getLogger("fieldline_client")
 DEVICE_KEY = "meta/device_id"
 HLC_KEY = "meta/hlc"
 OWNER_KEY = "meta/owner"
+#: Set at sign-in until the outbox's numbering follows the server's for this user and device.
+REALIGN_KEY = "meta/realign"
 
 
 class FieldlineClient:
@@ -148,9 +150,19 @@ class FieldlineClient:
                         code="pending_changes",
                     )
                 await self._clear_local()
-            await self.session.store(tokens, {OWNER_KEY: user_id})
-            await self.outbox.realign(await engine.last_seq())
+            await self.session.store(tokens, {OWNER_KEY: user_id, REALIGN_KEY: "1"})
+        await self._realign(engine)
         return dict(tokens.user)
+
+    async def _realign(self, engine: SyncEngine) -> None:
+        """Continue the server's ``seq`` numbering for this user and device (see Outbox.realign);
+        retried by the next sync if the network fails right after sign-in."""
+        if await read(self.storage, REALIGN_KEY) is None:
+            return
+        last_seq = await engine.last_seq()
+        async with self._write_lock:
+            await self.outbox.realign(last_seq)
+            await self.storage.delete(REALIGN_KEY)
 
     async def logout(self, *, clear_data: bool = False) -> None:
         """Sign out (revoking this device's tokens when online). ``clear_data`` also drops the
@@ -274,6 +286,7 @@ class FieldlineClient:
         async with self._sync_lock:
             report = SyncReport()
             try:
+                await self._realign(engine)
                 await engine.push(report)
                 await engine.pull(report)
             finally:

@@ -35,7 +35,7 @@ def demo(server) -> None:
 async def test_fleet_sim_converges_and_catches_divergence(server, demo) -> None:
     sim = load_sim()
     config, as_json = sim.parse_args(
-        ["--base-url", server.url, "--devices", "4", "--minutes", "0.12", "--seed", "7"]
+        ["--base-url", server.url, "--devices", "4", "--minutes", "0.1", "--seed", "7"]
     )
     assert as_json is False
     config.reps = 2  # two devices per rep, so they share customers

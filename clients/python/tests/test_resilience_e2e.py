@@ -378,3 +378,35 @@ async def test_a_refused_request_stops_at_once_and_keeps_the_outbox(server, make
     assert len(await rep.pending()) == 1
     assert isinstance(err.value, FieldlineError)
     assert err.value.detail
+
+
+async def test_another_user_on_the_same_device(server, make_client) -> None:
+    storage = MemoryStorage()
+    phone = make_client(storage)
+    await phone.login(server.email("rep1"), PASSWORD)
+    await phone.sync()
+    visit = await phone.create("visit", {"customer_id": str(server.world.customers["c0"])})
+    await phone.sync()
+    await phone.update("visit", visit, {"notes": "not synced yet"})
+    await phone.logout()
+
+    # The phone is handed to rep2 while rep1's change is still on it: refused, nothing lost.
+    with pytest.raises(FieldlineError) as err:
+        await phone.login(server.email("rep2"), PASSWORD)
+    assert err.value.code == "pending_changes"
+    assert [m.fields for m in await phone.pending()] == [{"notes": "not synced yet"}]
+    await phone.login(server.email("rep1"), PASSWORD)
+    await phone.sync()
+    await phone.logout()
+
+    # Now rep2 signs in: rep1's replica goes, and rep2's writes are numbered for rep2 on this device.
+    await phone.login(server.email("rep2"), PASSWORD)
+    assert await phone.get("visit", visit) is None
+    assert phone.replica.snapshot() == {}
+    mine = await phone.create("visit", {"customer_id": str(server.world.customers["c2"])})
+    assert [m.seq for m in await phone.pending()] == [1]
+    report = await phone.sync()
+    assert report.pushed == 1
+    assert report.rejected == []
+    assert (await phone.get("visit", mine) or {})["rep_id"] == str(server.world.users["rep2"])
+    assert await phone.get("visit", visit) is None  # rep1's visit is not in rep2's scope
