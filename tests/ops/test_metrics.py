@@ -100,7 +100,7 @@ async def test_sync_push_and_pull_are_measured(client, world) -> None:
     assert samples[("fieldline_http_request_duration_seconds_count", route)] >= 3
 
 
-async def test_job_queue_depth_is_read_at_scrape_time(client, session_factory) -> None:
+async def test_job_queue_depth_is_read_at_scrape_time(client, session_factory, monkeypatch, tmp_path) -> None:
     long_ago = utcnow() - timedelta(minutes=10)
     async with session_factory() as session:
         session.add_all(
@@ -126,6 +126,12 @@ async def test_job_queue_depth_is_read_at_scrape_time(client, session_factory) -
         await session.commit()
     samples = _samples((await client.get("/metrics")).text)
     assert ("fieldline_jobs", (("kind", "ocr"), ("status", "queued"))) not in samples
+    # Several worker processes: the scrape gathers their files, and still counts the queue.
+    (tmp_path / "prometheus").mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
+    samples = _samples((await client.get("/metrics")).text)
+    assert samples[("fieldline_job_queue_scrape_ok", ())] == 1
+    assert ("fieldline_jobs", (("kind", "ocr"), ("status", "done"))) not in samples
 
 
 def test_observe_job_feeds_the_duration_histogram() -> None:
