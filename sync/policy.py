@@ -12,6 +12,7 @@ Deletes leave tombstones and win over concurrent edits; a deleted id is never re
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -73,17 +74,59 @@ def _refusal(spec: EntitySpec, name: str, code: str, current: Current | None) ->
     }
 
 
+_SHAPES: dict[str, type[msgspec.Struct]] = {}
+_AT_FIELD = re.compile(r"at `\$\.([A-Za-z0-9_]+)")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+
+
+def _shape(spec: EntitySpec) -> type[msgspec.Struct]:
+    """A struct of every field of ``spec``, each optional: one conversion checks a whole mutation."""
+    shape = _SHAPES.get(spec.name)
+    if shape is None:
+        shape = _SHAPES[spec.name] = msgspec.defstruct(
+            f"{spec.name}_fields",
+            [(name, fs.type, msgspec.UNSET) for name, fs in spec.fields.items()],
+            forbid_unknown_fields=True,
+            kw_only=True,
+        )
+    return shape
+
+
+def _failure(exc: Exception, raw: dict[str, Any]) -> dict[str, Any]:
+    text = str(exc)
+    if unknown := _UNKNOWN.search(text):
+        name = unknown.group(1)
+        return {"code": "validation_failed", "message": f"unknown field {name!r}", "field": name}
+    at = _AT_FIELD.search(text)
+    name = at.group(1) if at else None
+    if name is not None and raw.get(name, ...) is None:
+        text = "may not be null"
+    return {"code": "validation_failed", "message": text.split(" - at ")[0] or "invalid value", "field": name}
+
+
 def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict[str, Any] | None]:
     """Convert wire values to column values; the first invalid field rejects the mutation."""
+    if not all(isinstance(name, str) for name in raw):
+        return {}, {"code": "validation_failed", "message": "field names are strings", "field": None}
+    try:
+        parsed = msgspec.convert(raw, _shape(spec))
+    except msgspec.ValidationError as exc:
+        return {}, _failure(exc, raw)
     out: Values = {}
-    for name, value in raw.items():
-        fs = spec.fields.get(name)
-        if fs is None:
-            return {}, {"code": "validation_failed", "message": f"unknown field {name!r}", "field": name}
+    for name in raw:
+        fs = spec.fields[name]
+        value = getattr(parsed, name)
+        if value is None:
+            out[name] = None
+            continue
         try:
-            out[name] = fs.validate(value)
-        except (msgspec.ValidationError, ValueError, TypeError) as exc:
+            if fs.check is not None:
+                fs.check(value)
+        except (ValueError, TypeError) as exc:
             return {}, {"code": "validation_failed", "message": str(exc) or "invalid value", "field": name}
+        if isinstance(value, msgspec.Struct | list | dict):
+            value = msgspec.to_builtins(value)
+        out[name] = fs.to_column(value)
     return out, None
 
 

@@ -160,9 +160,18 @@ async def update_rows(
         row.dirty.clear()
 
 
-def mapped_twin(session: AsyncSession, spec: EntitySpec, ident: uuid.UUID) -> Any:
-    """The mapped object of this row if the session already holds one, else ``None``."""
-    return session.sync_session.identity_map.get(identity_key(spec.model, ident))
+class Twins:
+    """Mapped objects the session already holds, by (model, id): kept in step with Core writes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._map = session.sync_session.identity_map
+        keys = self._map.keys()  # an IdentityMap is not a dict: ask for its keys
+        self._held = {(key[0], key[1][0]) for key in keys if len(key[1]) == 1}
+
+    def get(self, spec: EntitySpec, ident: uuid.UUID) -> Any:
+        if (spec.model, ident) not in self._held:
+            return None
+        return self._map.get(identity_key(spec.model, ident))
 
 
 def refresh_twin(twin: Any, spec: EntitySpec, values: dict[str, Any], names: Iterable[str]) -> None:

@@ -24,7 +24,7 @@ from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
 from sync.policy import Current, Decision, Incoming, merge
-from sync.rows import RowView, insert_rows, load_rows, mapped_twin, new_row, refresh_twin, update_rows
+from sync.rows import RowView, Twins, insert_rows, load_rows, new_row, refresh_twin, update_rows
 from sync.scope_moves import (
     CHILD_SPECS,
     LOCK_ORDER,
@@ -405,13 +405,14 @@ class SyncWriter:
                 row.field_meta = meta
                 outcomes[index].version = next_version
                 next_version += 1
-        await self._write_rows()
+        twins = Twins(self.session)
+        await self._write_rows(twins)
         for outcome in outcomes:
             if outcome.id is None or outcome.status == "rejected":
                 continue
             row = self._rows.get((outcome.entity, outcome.id))
             if row is not None:
-                outcome.row = mapped_twin(self.session, row.spec, row.id) or row
+                outcome.row = twins.get(row.spec, row.id) or row
 
     async def _record_evictions(self, notes: list[EvictionNote], first: int, now: Any) -> int:
         if notes:
@@ -432,7 +433,7 @@ class SyncWriter:
             )
         return first + len(notes)
 
-    async def _write_rows(self) -> None:
+    async def _write_rows(self, twins: Twins) -> None:
         """Insert new rows (parents first) and write the changed columns of the others."""
         new: dict[str, list[RowView]] = defaultdict(list)
         changed: dict[str, list[RowView]] = defaultdict(list)
@@ -442,7 +443,7 @@ class SyncWriter:
                     new[name].append(row)
             elif row.dirty:
                 changed[name].append(row)
-                twin = mapped_twin(self.session, row.spec, row.id)
+                twin = twins.get(row.spec, row.id)
                 if twin is not None:
                     refresh_twin(twin, row.spec, row.values(), row.dirty)
         for name, spec in ENTITIES.items():
