@@ -442,8 +442,9 @@ def summarise(fleet: Fleet, problems: list[str], day_wall: float) -> dict[str, A
         "mutations": mutations,
         "created": sum(len(d.created) for d in devices),
         "syncs_ok": len(sync_ms),
-        "syncs_failed_offline": sum(d.failed_syncs for d in devices),
+        "syncs_failed": sum(d.failed_syncs for d in devices),
         "offline_requests": sum(d.net.stats["offline"] for d in devices),
+        "server_errors": sum(d.net.stats["5xx"] for d in devices),
         "merged_conflicts_reported": conflicts,
         "sync_ms": {f"p{q}": round(percentile(sync_ms, q), 1) for q in (50, 95, 99)},
         "write_to_ack_s": {f"p{q}": round(percentile(acked, q), 2) for q in (50, 95, 99)},
@@ -485,7 +486,8 @@ def report(stats: dict[str, Any]) -> str:
     lines = [
         f"devices {stats['devices']} ({stats['reps']} reps), {stats['mutations']} writes "
         f"({stats['created']} created), day {stats['day_wall_s']} s wall, setup {stats['setup_s']} s",
-        f"syncs: {stats['syncs_ok']} ok, {stats['syncs_failed_offline']} failed while offline; "
+        f"syncs: {stats['syncs_ok']} ok, {stats['syncs_failed']} failed (offline, or server errors "
+        f"past the retries: tried again later); {stats['server_errors']} 5xx answers retried; "
         f"{stats['merged_conflicts_reported']} merged results reported",
         "sync latency ms      p50 {p50}  p95 {p95}  p99 {p99}".format(**stats["sync_ms"]),
         "baseline GET info ms p50 {p50}  p95 {p95}  p99 {p99}".format(**stats["baseline_info_ms"]),

@@ -40,7 +40,8 @@ class NetworkSimulator(httpx.AsyncBaseTransport):
         #: Random drops apply only to paths starting with one of these (``None``: every path).
         self.paths = tuple(paths) if paths is not None else None
         self.rules = list(rules)
-        #: Counts of ``sent``, ``offline``, ``dropped_before`` and ``dropped_after`` requests.
+        #: Counts of ``sent``, ``offline``, ``dropped_before`` and ``dropped_after`` requests, and of
+        #: answers by class (``2xx``, ``4xx``, ``5xx`` …).
         self.stats: Counter[str] = Counter()
 
     def _random_faults(self, request: httpx.Request) -> bool:
@@ -74,6 +75,7 @@ class NetworkSimulator(httpx.AsyncBaseTransport):
             self.stats["dropped_after"] += 1
             raise httpx.ReadError("simulated: answer lost", request=request)
         self.stats["sent"] += 1
+        self.stats[f"{response.status_code // 100}xx"] += 1
         return response
 
     async def aclose(self) -> None:
