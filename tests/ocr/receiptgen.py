@@ -182,7 +182,8 @@ def english_receipt(
         merchant,
         f"{rng.randint(10, 99)} MAIN STREET, SPRINGFIELD",
         f"TEL 555-{rng.randint(1000, 9999)}",
-        f"DATE: {day.day:02d} {day.strftime('%b').upper()} {day.year}  {rng.randint(10, 20)}:{rng.randint(10, 59)}",
+        f"DATE: {day.day:02d} {day.strftime('%b').upper()} {day.year}  "
+        f"{rng.randint(10, 20)}:{rng.randint(10, 59)}",
         f"RECEIPT NO: {rng.randint(100_000, 999_999)}",
         "-" * width_chars,
     ]
