@@ -175,6 +175,52 @@ async def truncate(url: str) -> None:
         await conn.close()
 
 
+# --- CPU accounting ------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def _cpu_s(pid: int) -> float:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds used so far by ``root`` and its children (uvicorn workers)."""
+    children = [pid for pid in _pids() if (f := _stat(pid)) and int(f[1]) == root]
+    return _cpu_s(root) + sum(_cpu_s(c) for c in children)
+
+
+def backends_cpu(dbname: str) -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL backend connected to ``dbname``, by pid."""
+    out = {}
+    for pid in _pids():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {dbname} " in title:
+            out[pid] = _cpu_s(pid)
+    return out
+
+
+def backend_cpu_since(dbname: str, before: dict[int, float]) -> float:
+    now = backends_cpu(dbname)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+
+
 # --- the server ----------------------------------------------------------------------------------
 
 
@@ -345,10 +391,18 @@ class HttpRun:
     p95_ms: float
     accepted: int
     duplicates: int
+    server_cpu_ms: float
+    pg_cpu_ms: float
+    client_cpu_ms: float
 
     @property
     def pps(self) -> float:
         return self.points / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU per 10 000-point batch, every process included."""
+        return self.server_cpu_ms + self.pg_cpu_ms + self.client_cpu_ms
 
 
 def run(baseline_batches: int = 1) -> dict[str, Any]:
@@ -379,6 +433,7 @@ def run(baseline_batches: int = 1) -> dict[str, Any]:
         assert asyncio.run(count_points(url)) == n_points
 
         runs: list[HttpRun] = []
+        n_batches = len(batches)
         with tempfile.TemporaryDirectory() as var_dir:
             for workers, concurrency in ((1, 1), (1, 4), (2, 4)):
                 asyncio.run(truncate(url))
@@ -388,25 +443,25 @@ def run(baseline_batches: int = 1) -> dict[str, Any]:
                     tokens = asyncio.run(sign_in(server.base, reps, devices))
                     asyncio.run(post_all(server.base, tokens, batches[:2], 2))  # warm up
                     asyncio.run(truncate(url))
-                    seconds, lat, totals = asyncio.run(post_all(server.base, tokens, batches, concurrency))
-                    assert totals == {"accepted": n_points, "duplicates": 0, "rejected": 0}, totals
-                    assert asyncio.run(count_points(url)) == n_points
-                    runs.append(_http_run("new fixes", workers, concurrency, seconds, lat, n_points, totals))
+                    passes = [("new fixes", n_points, 0)]
                     if (workers, concurrency) == (1, 4):
+                        passes.append(("re-sent (all duplicates)", 0, n_points))
+                    for label, accepted, duplicates in passes:
+                        server_cpu, pg_cpu = process_tree_cpu(server.proc.pid), backends_cpu(name)
+                        client_cpu = time.process_time()
                         seconds, lat, totals = asyncio.run(
                             post_all(server.base, tokens, batches, concurrency)
                         )
-                        assert totals == {"accepted": 0, "duplicates": n_points, "rejected": 0}, totals
+                        cpu = (
+                            (process_tree_cpu(server.proc.pid) - server_cpu) * 1000 / n_batches,
+                            backend_cpu_since(name, pg_cpu) * 1000 / n_batches,
+                            (time.process_time() - client_cpu) * 1000 / n_batches,
+                        )
+                        expected = {"accepted": accepted, "duplicates": duplicates, "rejected": 0}
+                        assert totals == expected, totals
+                        assert asyncio.run(count_points(url)) == n_points
                         runs.append(
-                            _http_run(
-                                "re-sent (all duplicates)",
-                                workers,
-                                concurrency,
-                                seconds,
-                                lat,
-                                n_points,
-                                totals,
-                            )
+                            _http_run(label, workers, concurrency, seconds, lat, n_points, totals, cpu)
                         )
                 finally:
                     server.stop()
@@ -425,6 +480,7 @@ def _http_run(
     lat: list[float],
     n: int,
     totals: dict[str, int],
+    cpu: tuple[float, float, float],
 ) -> HttpRun:
     ms = sorted(x * 1000 for x in lat)
     return HttpRun(
@@ -437,6 +493,9 @@ def _http_run(
         p95_ms=ms[min(len(ms) - 1, int(len(ms) * 0.95))],
         accepted=totals["accepted"],
         duplicates=totals["duplicates"],
+        server_cpu_ms=cpu[0],
+        pg_cpu_ms=cpu[1],
+        client_cpu_ms=cpu[2],
     )
 
 
@@ -463,6 +522,21 @@ def table(r: dict[str, Any]) -> str:
             f"| HTTP `POST /v1/tracks`, {h.label}, {h.workers} worker(s), {h.concurrency} in flight "
             f"| {_n(h.points)} | {bold}{_n(h.pps)}{bold} | {h.pps / base_pps:.0f}x "
             f"| p50 {h.p50_ms:.0f} ms, p95 {h.p95_ms:.0f} ms |"
+        )
+    lines += [
+        "",
+        "CPU time per 10 000-point batch in the HTTP runs (from `/proc`: the server process and its "
+        "workers, the database's backends, the client), and the rate two cores would sustain if CPU "
+        "were the only limit (2 cores / total CPU per fix):",
+        "",
+        "| run | server | PostgreSQL | client | total | CPU-bound rate on 2 cores |",
+        "|---|---|---|---|---|---|",
+    ]
+    for h in r["http"]:
+        lines.append(
+            f"| {h.label}, {h.workers} worker(s), {h.concurrency} in flight | {h.server_cpu_ms:.0f} ms "
+            f"| {h.pg_cpu_ms:.0f} ms | {h.client_cpu_ms:.0f} ms | {h.cpu_ms:.0f} ms "
+            f"| {_n(2 * BATCH / (h.cpu_ms / 1000))} fixes/s |"
         )
     return "\n".join(lines)
 
