@@ -92,6 +92,20 @@ def db_url(db_template: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{path}"
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests sign many users in: hash their passwords with cheap Argon2 parameters.
+
+    Verification reads the parameters from each stored hash, so logins against these users stay
+    cheap too (also in server subprocesses). The product's parameters are tested on their own.
+    """
+    from argon2 import PasswordHasher
+
+    import api.accounts.passwords as passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Any:
     from api.settings import Settings
