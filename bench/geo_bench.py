@@ -16,7 +16,8 @@ Usage::
 
     .venv/bin/python bench/geo_bench.py                  # print the tables
     .venv/bin/python bench/geo_bench.py --write          # and update "## Geo" in docs/benchmarks.md
-    .venv/bin/python bench/geo_bench.py --ingest-only    # only the ingestion table
+    .venv/bin/python bench/geo_bench.py --ingest-only    # only the ingestion table (--write: only
+                                                         # its subsection of docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -344,8 +345,8 @@ migrated database, {reps} reps posting {batches} batches of 10 000 fixes each ({
 table and checks that exactly the fixes sent were stored. The baseline, in the same run on the
 same database, decodes with the standard library and inserts one fix per statement (SQLAlchemy
 Core, `ON CONFLICT DO NOTHING`, one transaction per batch) without any HTTP, over the first
-{baseline_batches} batches. Target: {target} fixes/s through HTTP. Load average at the end:
-{load}.
+{baseline_points} fixes. Target: {target} fixes/s through HTTP. Load average at the end:
+{load} (the figures are only comparable within one run when other work shares the cores).
 
 """
 
@@ -379,11 +380,28 @@ def ingest_section() -> str:
         batches=r["batches"],
         points=f"{r['points']:,}".replace(",", " "),
         body_mb=r["body_mb"],
-        baseline_batches=r["baseline_points"] // geo_ingest.BATCH,
+        baseline_points=f"{r['baseline_points']:,}".replace(",", " "),
         target=f"{geo_ingest.TARGET_PPS:,}".replace(",", " "),
         load=r["load"],
     )
     return intro + body + "\n"
+
+
+def write_ingest_subsection(text: str, path: Path) -> None:
+    """Replace (or append to ``## Geo``) the ``### Ingestion over HTTP`` subsection only."""
+    old = path.read_text(encoding="utf-8")
+    lines = old.splitlines(keepends=True)
+    heading = "### Ingestion over HTTP"
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        geo = next(i for i, line in enumerate(lines) if line.rstrip() == "## Geo")
+        start = next((i for i in range(geo + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        end = start
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    body = text.lstrip("\n")
+    tail = "".join(lines[end:])
+    path.write_text("".join(lines[:start]) + body + ("\n" + tail if tail else ""), encoding="utf-8")
 
 
 def main() -> None:
@@ -393,7 +411,10 @@ def main() -> None:
     parser.add_argument("--ingest-only", action="store_true", help="only the HTTP ingestion bench")
     args = parser.parse_args()
     if args.ingest_only:
-        ingest_section()
+        ingest = ingest_section()
+        if args.write:
+            write_ingest_subsection(ingest, ROOT / "docs" / "benchmarks.md")
+            print("wrote docs/benchmarks.md (### Ingestion over HTTP)")
         return
     r = run(args.repeat)
     body = table(r)

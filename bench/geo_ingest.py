@@ -538,6 +538,24 @@ def table(r: dict[str, Any]) -> str:
             f"| {h.pg_cpu_ms:.0f} ms | {h.client_cpu_ms:.0f} ms | {h.cpu_ms:.0f} ms "
             f"| {_n(2 * BATCH / (h.cpu_ms / 1000))} fixes/s |"
         )
+    new = [h for h in r["http"] if h.label == "new fixes"]
+    best = max(new, key=lambda h: h.pps)
+    pg_share = sum(h.pg_cpu_ms for h in new) / sum(h.cpu_ms for h in new)
+    server_share = sum(h.server_cpu_ms for h in new) / sum(h.cpu_ms for h in new)
+    dup = next((h for h in r["http"] if h.label != "new fixes"), None)
+    setup = (dup.workers, dup.concurrency) if dup else None
+    same = next((h for h in new if (h.workers, h.concurrency) == setup), None)
+    verdict = "meets" if best.pps >= TARGET_PPS else "misses"
+    lines += [
+        "",
+        f"Best measured: {_n(best.pps)} fixes/s ({best.workers} worker(s), {best.concurrency} in flight), "
+        f"which {verdict} the {_n(TARGET_PPS)} fixes/s target in this run. PostgreSQL takes "
+        f"{pg_share:.0%} of the CPU of storing new fixes (heap, the `(device_id, t_ms)` key, the "
+        f"rep-day index, their WAL); the server process (HTTP, decoding, checks, COPY encoding) "
+        f"{server_share:.0%}.",
+    ]
+    if dup is not None and same is not None:
+        lines[-1] += f" A re-sent batch costs the database {dup.pg_cpu_ms / same.pg_cpu_ms:.0%} of a new one."
     return "\n".join(lines)
 
 
