@@ -353,7 +353,8 @@ def report(
         "",
         "Pipeline = `media.ocr.pipeline.extract_receipt`: crop to the receipt, scale characters to ~26 px, "
         "`--psm 6`, a second read of a contrast-restored copy, fields voted between the two reads "
-        "(orientation and Chinese checks only when the first read is poor). Baseline = "
+        "(orientation and Chinese checks only when the first read is poor; a receipt whose date is weak or "
+        "missing gets two more reads, psm 4 and psm 11, whose dates join the vote). Baseline = "
         "`pytesseract.image_to_string` on the upright image (psm 3) + one regex for the total (the largest "
         "last amount of the TOTAL lines) + one for the date (first dd/mm/yy-like match) + the first line "
         "as merchant, "

@@ -11,7 +11,8 @@ from litestar import Request, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.principal import Principal
-from api.lib.errors import Conflict, Forbidden, ValidationFailed, field_error
+from api.expenses.approval import check_review, check_submittable
+from api.lib.errors import Forbidden
 from api.lib.values import Fix
 from api.resources.routes import service
 from api.resources.schemas import out_struct
@@ -43,47 +44,16 @@ async def _review(
     if name == "visit" and row.rep_id == principal.user_id and principal.role != "admin":
         raise Forbidden("Managers cannot review their own visits")
     if name == "expense":
-        _check_expense_review(row, principal, data)
+        check_review(
+            row,
+            reviewer_id=principal.user_id,
+            reviewer_role=principal.role,
+            decision=data.status,
+            comment=data.comment,
+        )
     review = {"status": data.status, "comment": data.comment}
     outcome = await svc.write(spec, item_id, {"review": review})
     return entity_data(spec, outcome.row or row)
-
-
-#: Fields an expense needs before it can be submitted for approval.
-SUBMIT_REQUIRES = ("date", "total", "currency", "category_code")
-#: Statuses an expense can be submitted from (``processing``: its receipt is still being read).
-SUBMITTABLE = frozenset({"draft", "needs_review", "rejected", "submitted"})
-
-
-def _check_expense_review(row: Any, principal: Principal, data: ReviewRequest) -> None:
-    """Only submitted expenses are reviewed, never by their own rep; a rejection says why."""
-    if row.rep_id == principal.user_id and principal.role != "admin":
-        raise Forbidden("Managers cannot review their own expenses")
-    if row.status != "submitted":
-        raise Conflict(
-            f"only submitted expenses can be reviewed (this one is {row.status})",
-            code="invalid_transition",
-            errors=[field_error("status", "invalid_transition", f"status is {row.status}")],
-        )
-    if data.status == "rejected" and not (data.comment or "").strip():
-        raise ValidationFailed(
-            "a rejection needs a comment", errors=[field_error("comment", "required", "say what to fix")]
-        )
-
-
-def _check_submittable(row: Any) -> None:
-    if row.status not in SUBMITTABLE:
-        raise Conflict(
-            f"an expense that is {row.status} cannot be submitted",
-            code="invalid_transition",
-            errors=[field_error("status", "invalid_transition", f"status is {row.status}")],
-        )
-    missing = [name for name in SUBMIT_REQUIRES if getattr(row, name) in (None, "")]
-    if missing:
-        raise ValidationFailed(
-            f"fill in {', '.join(missing)} before submitting",
-            errors=[field_error(name, "required", f"{name} is required to submit") for name in missing],
-        )
 
 
 #: Status a visit moves to when a fix is recorded, from the statuses that allow it.
@@ -169,7 +139,7 @@ def expense_actions() -> dict[str, Any]:
         svc = service(request, session, principal)
         spec = ENTITIES["expense"]
         row = await svc.get_row(spec, item_id)
-        _check_submittable(row)
+        check_submittable(row)
         outcome = await svc.write(spec, item_id, {"status": "submitted"})
         return entity_data(spec, outcome.row or row)  # type: ignore[return-value]
 
