@@ -462,6 +462,7 @@ async def core_read_baseline(db_url: str, world: World, expect: int) -> Timed:
 
 
 def start_pouch(workdir: Path) -> Server:
+    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "package.json").write_text('{"name": "fieldline-sync-bench", "private": true}')
     subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *NPM_PACKAGES],
@@ -570,8 +571,8 @@ def report(r: dict[str, Any]) -> str:
     lines.append(
         f"| push, conflicting updates (batches of {BATCH}) | **{fmt_rate(r['push_conflict'])}** | "
         f"{fmt_rate(r['core_update'])} `executemany` UPDATE | "
-        f"{fmt_rate(pouch['push_update']) if pouch else 'not run'} `_bulk_docs` with `_rev` "
-        "| >= peer, >= 5,000/s |"
+        f"{fmt_rate(pouch['push_update']) if pouch else 'not run'} `_bulk_docs` with `_rev` | "
+        ">= peer, >= 5,000/s |"
     )
     lines.append(
         f"| pull, bootstrap of {r['pull'].count:,} visits (pages of {PAGE}) | **{fmt_rate(r['pull'])}**, "

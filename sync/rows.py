@@ -9,6 +9,7 @@ changed columns. Mapped objects of the same rows already in the session are kept
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import JSON, Column, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -126,14 +128,52 @@ async def insert_rows(
         if extra is not None:
             values.update(extra(row))
         params.append(values)
+    await bulk_insert(session, table, params)
+    for row in rows:
+        row.dirty.clear()
+
+
+#: From this many rows on, PostgreSQL gets them through ``COPY`` (several times faster than an
+#: ``executemany`` of ``INSERT``s); fewer rows are not worth the extra round trip.
+COPY_FROM = 32
+
+
+async def bulk_insert(session: AsyncSession, table: Table, params: list[dict[str, Any]]) -> None:
+    """Insert rows given as ``{column: value}`` (every row with the same columns)."""
+    if not params:
+        return
     names = sorted(params[0])
     for values in params:
         if len(values) != len(names):
             raise ValueError(f"rows of one insert differ in columns: {sorted(values)} vs {names}")
+    geometry = any(isinstance(table.c[name].type, Geometry) for name in names)
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if len(params) >= COPY_FROM and not geometry and dialect == "postgresql":
+        await _copy(session, table, names, params)
+        return
     stmt = insert(table).values({name: _bind(table, name) for name in names})
     await session.execute(stmt, [{f"v_{k}": v for k, v in values.items()} for values in params])
-    for row in rows:
-        row.dirty.clear()
+
+
+async def _copy(session: AsyncSession, table: Table, names: list[str], params: list[dict[str, Any]]) -> None:
+    import asyncpg  # PostgreSQL only
+
+    as_json = {name for name in names if isinstance(table.c[name].type, JSON)}
+    records = [
+        tuple(
+            (None if values[n] is None else json.dumps(values[n])) if n in as_json else values[n]
+            for n in names
+        )
+        for values in params
+    ]
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    try:
+        await raw.copy_records_to_table(table.name, records=records, columns=names)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
 
 
 async def update_rows(

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.lib.clock import rfc3339, utcnow
@@ -24,7 +24,7 @@ from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
 from sync.policy import Current, Decision, Incoming, merge
-from sync.rows import RowView, Twins, insert_rows, load_rows, new_row, refresh_twin, update_rows
+from sync.rows import RowView, Twins, bulk_insert, insert_rows, load_rows, new_row, refresh_twin, update_rows
 from sync.scope_moves import (
     CHILD_SPECS,
     LOCK_ORDER,
@@ -377,8 +377,7 @@ class SyncWriter:
                 else:
                     unloaded[spec.name].append(rid)
         conflict_rows = self._conflict_rows(mutations, outcomes)
-        if conflict_rows:
-            await self.session.execute(insert(SyncConflict.__table__), conflict_rows)
+        await bulk_insert(self.session, SyncConflict.__table__, conflict_rows)  # type: ignore[arg-type]
         needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
         if needed:
             next_version = await allocate_versions(self.session, self.tenant_id, needed)
@@ -416,8 +415,9 @@ class SyncWriter:
 
     async def _record_evictions(self, notes: list[EvictionNote], first: int, now: Any) -> int:
         if notes:
-            await self.session.execute(
-                insert(SyncEviction.__table__),
+            await bulk_insert(
+                self.session,
+                SyncEviction.__table__,  # type: ignore[arg-type]
                 [
                     {
                         "tenant_id": self.tenant_id,

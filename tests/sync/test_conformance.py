@@ -716,3 +716,52 @@ async def test_cursor_from_another_tenant_or_with_a_forged_position_is_invalid(c
     assert r.json()["code"] == "invalid_cursor"
     r = await client.get("/v1/sync/pull", headers=rep.headers, params={"cursor": ""})
     assert r.status_code == 200  # no cursor: a bootstrap
+
+
+async def test_a_full_batch_of_creates_children_and_losing_edits(client, world, session_factory) -> None:
+    phone = await Phone.sign_in(client, "rep1")
+    other = await Phone.sign_in(client, "rep1")
+    visits = [uuid.uuid4() for _ in range(120)]
+    batch = []
+    for i, vid in enumerate(visits):
+        batch.append(
+            phone.mutation(
+                "visit",
+                vid,
+                {"customer_id": str(world.customers["c0"]), "notes": f"n{i}"},
+                hlc=stamp(NOW_MS + i),
+            )
+        )
+        batch.append(
+            phone.mutation(
+                "visit_action",
+                uuid.uuid4(),
+                {"visit_id": str(vid), "kind": "training", "payload": {"topic": f"t{i}"}},
+                hlc=stamp(NOW_MS + i),
+            )
+        )
+    r = (await phone.push(batch)).json()
+    assert {x["status"] for x in r["results"]} == {"applied"}
+    assert r["last_seq"] == 240
+    # Another phone's older edits of every visit all lose, and every loss is logged.
+    stale = [
+        other.mutation("visit", vid, {"notes": "stale"}, hlc=stamp(NOW_MS - 1000, node="o"), base_version=0)
+        for vid in visits
+    ]
+    r = (await other.push(stale)).json()
+    assert {x["status"] for x in r["results"]} == {"merged"}
+    assert all(x["conflicts"][0]["outcome"] == "kept_server" for x in r["results"])
+    log = (await client.get("/v1/sync/conflicts", headers=other.headers, params={"limit": 1})).json()
+    assert log["total"] == 120
+    await other.pull_all(limit=1000)
+    assert len(other.held("visit")) == 120
+    assert len(other.held("visit_action")) == 120
+    assert {other.replica[("visit", str(v))]["notes"] for v in visits} == {f"n{i}" for i in range(120)}
+    # Values a row does not have are SQL NULL, not the JSON value null.
+    from sqlalchemy import func, select
+
+    from api.visits.models import Visit
+
+    async with session_factory() as session:
+        empty = await session.scalar(select(func.count()).select_from(Visit).where(Visit.check_in.is_(None)))
+    assert empty == 120
