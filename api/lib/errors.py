@@ -198,6 +198,16 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         if status == 429 and "Retry-After" not in headers and "RateLimit-Reset" in headers:
             headers["Retry-After"] = headers["RateLimit-Reset"]
         return problem_response(status, code, title, detail, headers=headers or None)
+    if _database_unavailable(exc):
+        # Pool exhausted or the database restarting: the client should come back shortly.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            503,
+            "unavailable",
+            "Service unavailable",
+            "The database is busy or restarting; retry shortly",
+            headers={"Retry-After": "2"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -205,6 +215,16 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         "Internal server error",
         "An unexpected error occurred",
     )
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """A connection-pool timeout, or a connection lost/refused (not a bug in the request)."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _decode_cause(exc: BaseException) -> msgspec.DecodeError | None:
