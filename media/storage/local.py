@@ -152,7 +152,10 @@ class LocalStorage(Storage):
         self.root = Path(root)
         self.fsync = fsync
         self._tmp = self.root / TEMP_DIR
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        # A root that cannot be created yet is not fatal: the process starts, /ready reports the
+        # storage as unavailable, and writes fail with a storage error until it is fixed.
+        with contextlib.suppress(OSError):
+            self._tmp.mkdir(parents=True, exist_ok=True)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -107,6 +107,11 @@ def fill_path(doc: dict[str, Any], op: Operation, ident: uuid.UUID) -> str:
     path = op.path
     for param in op.path_params(doc):
         schema = resolve(doc, param.get("schema", {}))
-        value = str(ident) if schema.get("format") == "uuid" else str(minimal(doc, schema))
+        if schema.get("format") == "uuid":
+            value = str(ident)
+        elif schema.get("format") == "date" or param["name"] in {"day", "date"}:
+            value = "2026-03-04"
+        else:
+            value = str(minimal(doc, schema))
         path = path.replace("{" + param["name"] + "}", value)
     return path

@@ -54,12 +54,17 @@ async def _call(client: Any, doc: dict[str, Any], op: Operation, ident: uuid.UUI
     return await client.request(op.method.upper(), fill_path(doc, op, ident), json=body, headers=headers)
 
 
+#: Routes whose own-tenant control has nothing to show for the swept records (no receipt was read).
+CONTROL_MAY_BE_EMPTY = {"/v1/expenses/{item_id}/receipt-text"}
+
+
 async def _sweep_inputs(client: Any) -> tuple[dict[str, Any], list[Operation]]:
     doc = (await client.get("/schema/openapi.json")).json()
     ops = operations_with_path_params(doc)
     swept = {op.path for op in ops}
     assert swept >= KNOWN, f"routes missing from the OpenAPI document: {sorted(KNOWN - swept)}"
-    return doc, ops
+    # tus requests need protocol headers; their scope is tested in tests/media_api.
+    return doc, [op for op in ops if not op.path.startswith("/v1/uploads")]
 
 
 async def test_isolation_sweep(client, world, alpha) -> None:
@@ -72,7 +77,7 @@ async def test_isolation_sweep(client, world, alpha) -> None:
 async def _another_tenants_admin_gets_404_for_every_id_route(client, doc, ops, alpha: AlphaRecords) -> None:
     admin_a = (await login(client, "admin"))["headers"]
     for op in ops:
-        if op.method == "get" and _prefix(op, alpha) is not None:
+        if op.method == "get" and _prefix(op, alpha) is not None and op.path not in CONTROL_MAY_BE_EMPTY:
             r = await _call(client, doc, op, _candidates(op, alpha)[0], admin_a)
             assert r.status_code == 200, f"control: {op.name} as alpha's admin -> {r.status_code} {r.text}"
     admin_b = (await login(client, "admin_b"))["headers"]
