@@ -100,7 +100,7 @@ async def enqueue(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _due(kinds: tuple[str, ...], now: datetime) -> Any:
+def due_filter(kinds: tuple[str, ...], now: datetime) -> Any:
     return and_(
         Job.kind.in_(kinds),
         or_(
@@ -122,7 +122,7 @@ async def claim(
     async with write_session(sessions) as session:
         candidate = (
             select(Job.id)
-            .where(_due(kinds, now))
+            .where(due_filter(kinds, now))
             .order_by(Job.run_after)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -130,7 +130,7 @@ async def claim(
         )
         stmt = (
             update(Job)
-            .where(Job.id == candidate, _due(kinds, now))
+            .where(Job.id == candidate, due_filter(kinds, now))
             .values(
                 status=RUNNING,
                 attempts=Job.attempts + 1,

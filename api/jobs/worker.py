@@ -112,7 +112,8 @@ class JobWorker:
         """A cheap read before taking the write lock a claim needs."""
         now = utcnow()
         async with self.ctx.db.sessions() as session:
-            return bool(await session.scalar(select(exists().where(queue._due(tuple(self.kinds), now)))))
+            due = queue.due_filter(tuple(self.kinds), now)
+            return bool(await session.scalar(select(exists().where(due))))
 
     async def run_once(self) -> bool:
         """Claim and run one job; False when nothing was due."""
