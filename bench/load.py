@@ -23,7 +23,6 @@ import contextlib
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -264,8 +263,11 @@ class Device:
     async def run(self, until: float, think_s: float) -> None:
         actions = [(self.push, 0.35), (self.pull, 0.30), (self.track, 0.25), (self.check_in, 0.10)]
         fns, weights = zip(*actions, strict=True)
-        while time.monotonic() < until:
-            await asyncio.sleep(self.rng.expovariate(1 / think_s))
+        while True:
+            pause = self.rng.expovariate(1 / think_s)
+            if time.monotonic() + pause >= until:
+                return
+            await asyncio.sleep(pause)
             await self.rng.choices(fns, weights)[0]()
 
 
@@ -420,6 +422,17 @@ async def verify(devices: list[Device], db_url: str | None) -> list[str]:
     return problems
 
 
+async def quiet_baseline(device: Device, rounds: int) -> Metrics:
+    """The same requests from one device, one at a time, before the load starts: each endpoint's
+    latency with the server otherwise idle, measured in the same run as the loaded figures."""
+    quiet = Metrics()
+    device.metrics = quiet
+    for _ in range(rounds):
+        for action in (device.push, device.pull, device.track, device.check_in):
+            await action()
+    return quiet
+
+
 async def run_load(args: argparse.Namespace, base_url: str, db_url: str | None) -> int:
     rng = random.Random(args.seed)
     metrics = Metrics()
@@ -433,37 +446,151 @@ async def run_load(args: argparse.Namespace, base_url: str, db_url: str | None) 
         for chunk in range(0, len(devices), 50):
             await asyncio.gather(*(d.login() for d in devices[chunk : chunk + 50]))
         await asyncio.gather(*(d.pull() for d in devices))
+        quiet = await quiet_baseline(devices[0], args.baseline_rounds)
+        devices[0].metrics = metrics
         metrics.latency.clear()
         print(f"{len(devices)} devices of {n_reps} reps logged in; running {args.duration:.0f} s", flush=True)
+        load_before = os.getloadavg()
         started = time.monotonic()
         until = started + args.duration
         progress = asyncio.create_task(_progress(metrics, started, until))
         await asyncio.gather(*(d.run(until, args.think) for d in devices))
         progress.cancel()
         elapsed = time.monotonic() - started
+        load_after = os.getloadavg()
         problems = await verify(devices, db_url)
 
-    total = sum(len(v) for v in metrics.latency.values())
-    print(f"\n{total} requests in {elapsed:.0f} s = {total / elapsed:.0f} req/s; retries {metrics.retries}")
-    print(f"{'endpoint':<18}{'count':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for name, values in sorted(metrics.latency.items()):
-        print(
-            f"{name:<18}{len(values):>8}{len(values) / elapsed:>8.1f}{pct(values, 50):>9.1f}"
-            f"{pct(values, 95):>9.1f}{pct(values, 99):>9.1f}{metrics.errors.get(name, 0):>8}"
+    report = LoadReport(args, metrics, quiet, elapsed, problems, load_before, load_after)
+    print(report.console())
+    if args.write:
+        from docs_section import replace_section
+
+        replace_section("## Load", report.markdown())
+        print("wrote docs/benchmarks.md (## Load)")
+    return 0 if report.ok else 1
+
+
+@dataclass
+class LoadReport:
+    args: argparse.Namespace
+    metrics: Metrics
+    quiet: Metrics
+    elapsed: float
+    problems: list[str]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.metrics.latency.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(self.metrics.errors.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.problems
+
+    def rows(self) -> list[tuple[str, int, float, float, float, float, float, int]]:
+        out = []
+        for name, values in sorted(self.metrics.latency.items()):
+            quiet = self.quiet.latency.get(name) or [float("nan")]
+            out.append(
+                (
+                    name,
+                    len(values),
+                    len(values) / self.elapsed,
+                    pct(quiet, 50),
+                    pct(values, 50),
+                    pct(values, 95),
+                    pct(values, 99),
+                    self.metrics.errors.get(name, 0),
+                )
+            )
+        return out
+
+    def console(self) -> str:
+        lines = [
+            f"\n{self.total} requests in {self.elapsed:.0f} s = {self.total / self.elapsed:.0f} req/s; "
+            f"retries {self.metrics.retries}",
+            f"{'endpoint':<18}{'count':>8}{'req/s':>8}{'idle p50':>10}{'p50 ms':>9}{'p95 ms':>9}"
+            f"{'p99 ms':>9}{'errors':>8}",
+        ]
+        for name, n, rate, idle, p50, p95, p99, errs in self.rows():
+            lines.append(
+                f"{name:<18}{n:>8}{rate:>8.1f}{idle:>10.1f}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{errs:>8}"
+            )
+        rate = self.errors / self.total if self.total else 0.0
+        lines.append(f"error rate {rate:.4%}")
+        lines += [f"  error: {s}" for s in self.metrics.samples]
+        if self.problems:
+            lines.append("CONVERGENCE FAILED:")
+            lines += [f"   {p}" for p in self.problems[:20]]
+        else:
+            lines.append(
+                "converged: every device has its rep's writes; every write on the server exactly once"
+            )
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        a = self.args
+        rate = self.errors / self.total if self.total else 0.0
+        table = [
+            "| endpoint | requests | req/s | idle p50 (baseline) | p50 | p95 | p99 | errors |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, n, rps, idle, p50, p95, p99, errs in self.rows():
+            table.append(
+                f"| {name} | {n:,} | {rps:.1f} | {idle:.0f} ms | **{p50:.0f} ms** | {p95:.0f} ms | "
+                f"{p99:.0f} ms | {errs} |"
+            )
+        verdict = (
+            "Converged: after the run every device pulled to the end and held every entity its rep's "
+            "devices created; every created entity is on the server exactly once and every track point "
+            "sent was stored (or acknowledged as a duplicate of one stored)."
+            if not self.problems
+            else "**Convergence failed:** " + "; ".join(self.problems[:5])
         )
-    errors = sum(metrics.errors.values())
-    rate = errors / total if total else 0.0
-    mean_ms = statistics.fmean(v for vs in metrics.latency.values() for v in vs) * 1000 if total else 0.0
-    print(f"error rate {rate:.4%}; mean latency {mean_ms:.1f} ms")
-    for sample in metrics.samples:
-        print("  error:", sample)
-    if problems:
-        print("CONVERGENCE FAILED:")
-        for p in problems[:20]:
-            print("  ", p)
-    else:
-        print("converged: every device has its rep's writes; every write on the server exactly once")
-    return 1 if errors or problems else 0
+        where = (
+            f"{a.api_processes} API processes (`fieldline serve --workers {a.api_processes}`) and "
+            f"{a.workers} job worker(s) on PostgreSQL {_pg_version(a)}"
+            if not a.base_url
+            else f"the server at {a.base_url}"
+        )
+        return "\n".join(
+            [
+                "## Load",
+                "",
+                f"`bench/load.py --devices {a.devices} --duration {a.duration:.0f} --think {a.think:g}`, "
+                f"measured {time.strftime('%Y-%m-%d')}: {a.devices} simulated phones "
+                f"({a.devices // a.devices_per_rep} reps, {a.devices_per_rep} devices each) against {where}, "
+                "all on one 2-core machine with the client. Each phone loops with an exponential think time "
+                f"(mean {a.think:g} s) over: push a batch of 1-9 offline mutations (35 %: new prospects, "
+                "visits, competitor reports, note edits), pull to the end of its feed (30 %), upload 60 GPS "
+                "fixes (25 %), check in online at a visit (10 %). 5xx, 429 and network errors are retried "
+                "with backoff as the SDK does and count as retries; any other non-2xx, or a push result "
+                "other than applied/merged/duplicate, counts as an error. Latency is per HTTP request as the "
+                "client sees it. Baseline, in the same run: the same requests from one phone, one at a "
+                f"time, before the load starts ({a.baseline_rounds} rounds; idle p50).",
+                "",
+                *table,
+                "",
+                f"Throughput: **{self.total / self.elapsed:.0f} requests/s** ({self.total:,} requests in "
+                f"{self.elapsed:.0f} s, {self.metrics.retries} retries); error rate **{rate:.2%}**. "
+                f"Load average before / after: {self.load_before[0]:.1f} / {self.load_after[0]:.1f}.",
+                "",
+                verdict,
+                "",
+            ]
+        )
+
+
+def _pg_version(args: argparse.Namespace) -> str:
+    out = subprocess.run(
+        ["psql", args.pg_url, "-Atc", "SHOW server_version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return out.split(" ")[0] or "(version unknown)"
 
 
 async def _progress(metrics: Metrics, started: float, until: float) -> None:
@@ -495,6 +622,10 @@ def main() -> int:
     p.add_argument("--admin", default="admin@demo.test")
     p.add_argument("--password", default="fieldline-demo")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--baseline-rounds", type=int, default=20, help="idle rounds of each request before the load"
+    )
+    p.add_argument("--write", action="store_true", help="write the results into docs/benchmarks.md (## Load)")
     args = p.parse_args()
     if args.base_url:
         return asyncio.run(run_load(args, args.base_url, None))
