@@ -159,7 +159,9 @@ def _heif_dimensions(f: IO[bytes]) -> tuple[int, int]:
     try:
         heif = pillow_heif.open_heif(f, convert_hdr_to_8bit=True)
         width, height = heif.size
-    except (ValueError, RuntimeError, OSError, EOFError) as exc:
+    except (ValueError, RuntimeError, OSError, EOFError, SyntaxError, IndexError) as exc:
+        # pillow-heif maps libheif's errors to these (SyntaxError for an unsupported box, IndexError
+        # for a container without an image).
         raise HeaderError(f"HEIF header unreadable: {exc}") from exc
     if width <= 0 or height <= 0:
         raise HeaderError("HEIF has a zero dimension")

@@ -226,7 +226,10 @@ def _check_pdf(source: str | os.PathLike[str] | bytes, limits: MediaLimits) -> i
             )
         scale = limits.pdf_render_dpi / 72.0
         for index in range(pages):
-            width_pt, height_pt = document.get_page_size(index)
+            try:
+                width_pt, height_pt = document.get_page_size(index)
+            except pypdfium2.PdfiumError as exc:
+                raise MediaRejected("corrupt_document", f"page {index + 1} of the PDF is unreadable") from exc
             _refuse_pixels(round(width_pt * scale), round(height_pt * scale), limits)
         return pages
     finally:
