@@ -5,7 +5,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +30,12 @@ def user_admin_handlers() -> dict[str, Any]:
     spec = ENTITIES["user"]
 
     @post("", operation_id="CreateUser", guards=[requires_admin])
-    async def create_one(self: Any, session: AsyncSession, principal: Principal, data: UserCreate) -> UserOut:  # type: ignore[valid-type]
+    async def create_one(
+        self: Any,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: UserCreate,
+    ) -> UserOut:  # type: ignore[valid-type]
         user = await create_user(
             session,
             tenant_id=principal.tenant_id,
@@ -47,8 +52,8 @@ def user_admin_handlers() -> dict[str, Any]:
     async def update_one(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         item_id: uuid.UUID,
         data: UserUpdate,
     ) -> UserOut:  # type: ignore[valid-type]
@@ -74,7 +79,11 @@ def user_admin_handlers() -> dict[str, Any]:
 
     @delete("/{item_id:uuid}", operation_id="DeleteUser", status_code=204, guards=[requires_admin])
     async def delete_one(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+        self: Any,
+        request: Request,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: uuid.UUID,
     ) -> None:
         svc = service(request, session, principal)
         await svc.get_row(spec, item_id)
@@ -109,7 +118,9 @@ class TeamController(Controller):
         return team
 
     @get("", operation_id="ListTeams")
-    async def list_teams(self, session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    async def list_teams(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> dict[str, Any]:
         stmt = select(Team).where(Team.tenant_id == principal.tenant_id).order_by(Team.name)
         if principal.role == "manager":
             stmt = stmt.where(Team.manager_id == principal.user_id)
@@ -120,11 +131,18 @@ class TeamController(Controller):
         return {"items": items, "limit": len(items), "offset": 0, "total": len(items)}
 
     @get("/{team_id:uuid}", operation_id="GetTeam")
-    async def get_team(self, session: AsyncSession, principal: Principal, team_id: uuid.UUID) -> TeamOut:
+    async def get_team(
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        team_id: uuid.UUID,
+    ) -> TeamOut:
         return await _team_out(session, await self._get(session, principal, team_id))
 
     @post("", operation_id="CreateTeam", guards=[requires_admin])
-    async def create(self, session: AsyncSession, principal: Principal, data: TeamCreate) -> TeamOut:
+    async def create(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], data: TeamCreate
+    ) -> TeamOut:
         team = await create_team(
             session, tenant_id=principal.tenant_id, name=data.name, manager_id=data.manager_id
         )
@@ -132,7 +150,11 @@ class TeamController(Controller):
 
     @patch("/{team_id:uuid}", operation_id="UpdateTeam", guards=[requires_admin])
     async def update(
-        self, session: AsyncSession, principal: Principal, team_id: uuid.UUID, data: TeamUpdate
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        team_id: uuid.UUID,
+        data: TeamUpdate,
     ) -> TeamOut:
         team = await self._get(session, principal, team_id)
         if data.name is not msgspec.UNSET:
@@ -143,6 +165,11 @@ class TeamController(Controller):
         return await _team_out(session, team)
 
     @delete("/{team_id:uuid}", operation_id="DeleteTeam", status_code=204, guards=[requires_admin])
-    async def delete_team(self, session: AsyncSession, principal: Principal, team_id: uuid.UUID) -> None:
+    async def delete_team(
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        team_id: uuid.UUID,
+    ) -> None:
         team = await self._get(session, principal, team_id)
         await session.delete(team)

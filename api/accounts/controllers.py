@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.auth_service import AuthService
@@ -28,13 +28,19 @@ class AuthController(Controller):
 
     @post("/token", operation_id="IssueToken", status_code=200, opt={"public": True})
     async def token(
-        self, request: Request[Any, Any, Any], state: State, session: AsyncSession, data: TokenRequest
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        session: NamedDependency[AsyncSession],
+        data: TokenRequest,
     ) -> TokenPair:
         service = AuthService(session, state["settings"], throttle=state.get("login_throttle"))
         return await service.login(data, client_ip=request.client.host if request.client else None)
 
     @post("/refresh", operation_id="RefreshToken", status_code=200, opt={"public": True})
-    async def refresh(self, state: State, session: AsyncSession, data: RefreshRequest) -> TokenPair:
+    async def refresh(
+        self, state: State, session: NamedDependency[AsyncSession], data: RefreshRequest
+    ) -> TokenPair:
         return await AuthService(session, state["settings"]).refresh(data)
 
     @post(
@@ -43,7 +49,9 @@ class AuthController(Controller):
         status_code=204,
         dependencies={"principal": Provide(provide_principal)},
     )
-    async def logout(self, state: State, session: AsyncSession, principal: Principal) -> None:
+    async def logout(
+        self, state: State, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> None:
         await AuthService(session, state["settings"]).logout(principal)
 
 
@@ -53,7 +61,9 @@ class MeController(Controller):
     dependencies = {"session": Provide(provide_db_session), "principal": Provide(provide_principal)}
 
     @get("", operation_id="GetMe")
-    async def me(self, session: AsyncSession, principal: Principal) -> MeOut:
+    async def me(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> MeOut:
         user = await AccountsRepository(session).user(principal.user_id)
         tenant = await session.get(Tenant, principal.tenant_id)
         if user is None or tenant is None:

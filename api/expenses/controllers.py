@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.response import Response, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,8 +69,8 @@ def expense_extra_handlers() -> dict[str, Any]:
     async def export_csv(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         date_from: Annotated[
             str | None,
             Parameter(query="from", description="first approval day, YYYY-MM-DD, tenant time zone"),
@@ -99,7 +100,11 @@ def expense_extra_handlers() -> dict[str, Any]:
         media_type="text/plain",
     )
     async def receipt_text(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+        self: Any,
+        request: Request,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: uuid.UUID,
     ) -> Response[str]:
         expense = await service(request, session, principal).get_row(ENTITIES["expense"], item_id)
         scan = await repo.latest_scan(session, expense)

@@ -126,9 +126,7 @@ def effective_record(
     return msgspec.structs.replace(record, **{k: str(v) for k, v in overrides.items()})
 
 
-def flag_policy(
-    category: Category | None, *, stale_after_days: int, default_currency: str
-) -> FlagPolicy:
+def flag_policy(category: Category | None, *, stale_after_days: int, default_currency: str) -> FlagPolicy:
     """The tenant's policy for one receipt: its category's daily limit, the stale-receipt age."""
     limits: dict[str, str] = {}
     currency = None

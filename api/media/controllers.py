@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final
 from cryptography.hazmat.primitives import serialization
 from litestar import Controller, Request, Response, Router, delete, get, head, patch, post, route
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.exceptions import InternalServerException
 from litestar.params import Body
@@ -131,7 +131,7 @@ class UploadController(Controller):
     exception_handlers = {Exception: tus_problem}
 
     @post("", operation_id="CreateUpload", status_code=201)
-    async def create(self, request: Request, principal: Principal) -> Response[None]:
+    async def create(self, request: Request, principal: NamedDependency[Principal]) -> Response[None]:
         """tus creation (``Upload-Length``, ``Upload-Metadata``: kind, entity_id, filename,
         content_type), optionally with the first bytes in the body (creation-with-upload)."""
         headers = request.headers
@@ -152,7 +152,9 @@ class UploadController(Controller):
         return Response(None, status_code=201, headers=out)
 
     @head("/{upload_id:uuid}", operation_id="GetUploadOffset", status_code=200)
-    async def offset(self, request: Request, principal: Principal, upload_id: uuid.UUID) -> Response[None]:
+    async def offset(
+        self, request: Request, principal: NamedDependency[Principal], upload_id: uuid.UUID
+    ) -> Response[None]:
         """How many bytes the server has: resume from ``Upload-Offset``."""
         tus.check_version(request.headers)
         state = await UploadService(_ingest(request)).state(principal, upload_id)
@@ -161,7 +163,9 @@ class UploadController(Controller):
         return Response(None, status_code=200, headers=headers)
 
     @patch("/{upload_id:uuid}", operation_id="AppendToUpload", status_code=204)
-    async def append(self, request: Request, principal: Principal, upload_id: uuid.UUID) -> Response[None]:
+    async def append(
+        self, request: Request, principal: NamedDependency[Principal], upload_id: uuid.UUID
+    ) -> Response[None]:
         """Append ``application/offset+octet-stream`` bytes at ``Upload-Offset`` (409 if it is not
         the server's offset; 460 and nothing kept if ``Upload-Checksum`` does not match)."""
         headers = request.headers
@@ -175,7 +179,9 @@ class UploadController(Controller):
         return Response(None, status_code=204, headers=_state_headers(state))
 
     @delete("/{upload_id:uuid}", operation_id="TerminateUpload", status_code=204)
-    async def terminate(self, request: Request, principal: Principal, upload_id: uuid.UUID) -> Response[None]:
+    async def terminate(
+        self, request: Request, principal: NamedDependency[Principal], upload_id: uuid.UUID
+    ) -> Response[None]:
         """tus termination: the upload and its bytes are removed."""
         tus.check_version(request.headers)
         await UploadService(_ingest(request)).terminate(principal, upload_id)
@@ -240,7 +246,7 @@ class MediaController(Controller):
     async def upload(
         self,
         request: Request,
-        principal: Principal,
+        principal: NamedDependency[Principal],
         data: Annotated[
             MediaForm, Body(media_type=RequestEncodingType.MULTI_PART, multipart_form_part_limit=3)
         ],
@@ -267,17 +273,23 @@ class MediaController(Controller):
         return Response(MediaOut.of(accepted.media), status_code=201 if accepted.created else 200)
 
     @get("/{media_id:uuid}", operation_id="GetMediaRendition")
-    async def rendition(self, request: Request, principal: Principal, media_id: uuid.UUID) -> Response[Any]:
+    async def rendition(
+        self, request: Request, principal: NamedDependency[Principal], media_id: uuid.UUID
+    ) -> Response[Any]:
         """The watermarked, signed rendition (JPEG); 409 ``not_ready`` while it is being made."""
         return _serve(request, await _reader(request).rendition(principal, media_id))
 
     @get("/{media_id:uuid}/thumbnail", operation_id="GetMediaThumbnail")
-    async def thumbnail(self, request: Request, principal: Principal, media_id: uuid.UUID) -> Response[Any]:
+    async def thumbnail(
+        self, request: Request, principal: NamedDependency[Principal], media_id: uuid.UUID
+    ) -> Response[Any]:
         """A 320 px WebP thumbnail of the rendition's picture."""
         return _serve(request, await _reader(request).thumbnail(principal, media_id))
 
     @get("/{media_id:uuid}/original", operation_id="GetMediaOriginal")
-    async def original(self, request: Request, principal: Principal, media_id: uuid.UUID) -> Response[Any]:
+    async def original(
+        self, request: Request, principal: NamedDependency[Principal], media_id: uuid.UUID
+    ) -> Response[Any]:
         """The original bytes exactly as uploaded (the uploader, the rep's managers, admins)."""
         return _serve(request, await _reader(request).original(principal, media_id))
 
@@ -285,7 +297,7 @@ class MediaController(Controller):
     async def verify(
         self,
         request: Request,
-        principal: Principal,
+        principal: NamedDependency[Principal],
         data: Annotated[
             VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART, multipart_form_part_limit=1)
         ],

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Request, post
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.principal import Principal
@@ -88,8 +89,8 @@ def visit_actions() -> dict[str, Any]:
     async def review_visit(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         item_id: uuid.UUID,
         data: ReviewRequest,
     ) -> VisitOut:  # type: ignore[valid-type]
@@ -99,8 +100,8 @@ def visit_actions() -> dict[str, Any]:
     async def check_in(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         item_id: uuid.UUID,
         data: Fix,
     ) -> VisitOut:  # type: ignore[valid-type]
@@ -110,8 +111,8 @@ def visit_actions() -> dict[str, Any]:
     async def check_out(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         item_id: uuid.UUID,
         data: Fix,
     ) -> VisitOut:  # type: ignore[valid-type]
@@ -125,8 +126,8 @@ def expense_actions() -> dict[str, Any]:
     async def review_expense(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         item_id: uuid.UUID,
         data: ReviewRequest,
     ) -> ExpenseOut:  # type: ignore[valid-type]
@@ -134,7 +135,11 @@ def expense_actions() -> dict[str, Any]:
 
     @post("/{item_id:uuid}/submit", operation_id="SubmitExpense", status_code=200)
     async def submit_expense(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+        self: Any,
+        request: Request,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: uuid.UUID,
     ) -> ExpenseOut:  # type: ignore[valid-type]
         svc = service(request, session, principal)
         spec = ENTITIES["expense"]

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,8 +130,8 @@ CustomerPage = page_struct("customer")
 async def list_customers(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     assigned_rep_id: uuid.UUID | None = None,
@@ -164,8 +164,8 @@ RoutePlanPage = page_struct("route_plan")
 async def list_route_plans(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     rep_id: uuid.UUID | None = None,
@@ -191,8 +191,8 @@ VisitPage = page_struct("visit")
 async def list_visits(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     rep_id: uuid.UUID | None = None,
@@ -224,8 +224,8 @@ VisitActionPage = page_struct("visit_action")
 async def list_visit_actions(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     visit_id: uuid.UUID | None = None,
@@ -248,8 +248,8 @@ ExpensePage = page_struct("expense")
 async def list_expenses(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     rep_id: uuid.UUID | None = None,
@@ -275,8 +275,8 @@ PhotoPage = page_struct("photo")
 async def list_photos(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     visit_id: uuid.UUID | None = None,
@@ -294,8 +294,8 @@ ExpenseCategoryPage = page_struct("expense_category")
 async def list_expense_categories(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> ExpenseCategoryPage:  # type: ignore[valid-type]
@@ -311,8 +311,8 @@ ProductPage = page_struct("product")
 async def list_products(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 100,
     offset: Offset = 0,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
@@ -330,8 +330,8 @@ UserPage = page_struct("user")
 async def list_users(
     self: Any,
     request: Request,
-    session: AsyncSession,
-    principal: Principal,
+    session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     role: Annotated[str | None, Parameter(max_length=16)] = None,
@@ -362,4 +362,3 @@ def resource_controllers() -> list[type[Controller]]:
         _controller("product", "/v1/products", "reference", list_products),
         _controller("user", "/v1/users", "users", list_users, writable=False, extra=user_admin_handlers()),
     ]
-

@@ -157,4 +157,3 @@ class ResourceService:
     async def delete(self, spec: EntitySpec, ident: uuid.UUID) -> None:
         await self.get_row(spec, ident)
         await self.write(spec, ident, {}, op="delete")
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.guards import provide_principal, requires_admin
@@ -19,7 +19,9 @@ class TenantSettingsController(Controller):
     dependencies = {"principal": Provide(provide_principal)}
 
     @get("", operation_id="GetTenantSettings", dependencies={"session": Provide(provide_db_session)})
-    async def read(self, session: AsyncSession, principal: Principal) -> TenantSettings:
+    async def read(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> TenantSettings:
         return await TenantSettingsService(session, principal.tenant_id).get()
 
     @patch(
@@ -29,6 +31,9 @@ class TenantSettingsController(Controller):
         dependencies={"session": Provide(provide_write_session)},
     )
     async def update(
-        self, session: AsyncSession, principal: Principal, data: TenantSettingsUpdate
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: TenantSettingsUpdate,
     ) -> TenantSettings:
         return await TenantSettingsService(session, principal.tenant_id).update(data)
