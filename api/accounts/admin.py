@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +35,7 @@ def user_admin_handlers() -> dict[str, Any]:
         self: Any,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        data: UserCreate,
+        data: JSONBody[UserCreate],
     ) -> UserOut:  # type: ignore[valid-type]
         user = await create_user(
             session,
@@ -54,8 +55,8 @@ def user_admin_handlers() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
-        data: UserUpdate,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[UserUpdate],
     ) -> UserOut:  # type: ignore[valid-type]
         svc = service(request, session, principal)
         row = await svc.get_row(spec, item_id)
@@ -83,7 +84,7 @@ def user_admin_handlers() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
+        item_id: FromPath[uuid.UUID],
     ) -> None:
         svc = service(request, session, principal)
         await svc.get_row(spec, item_id)
@@ -135,13 +136,16 @@ class TeamController(Controller):
         self,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        team_id: uuid.UUID,
+        team_id: FromPath[uuid.UUID],
     ) -> TeamOut:
         return await _team_out(session, await self._get(session, principal, team_id))
 
     @post("", operation_id="CreateTeam", guards=[requires_admin])
     async def create(
-        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], data: TeamCreate
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[TeamCreate],
     ) -> TeamOut:
         team = await create_team(
             session, tenant_id=principal.tenant_id, name=data.name, manager_id=data.manager_id
@@ -153,8 +157,8 @@ class TeamController(Controller):
         self,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        team_id: uuid.UUID,
-        data: TeamUpdate,
+        team_id: FromPath[uuid.UUID],
+        data: JSONBody[TeamUpdate],
     ) -> TeamOut:
         team = await self._get(session, principal, team_id)
         if data.name is not msgspec.UNSET:
@@ -169,7 +173,7 @@ class TeamController(Controller):
         self,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        team_id: uuid.UUID,
+        team_id: FromPath[uuid.UUID],
     ) -> None:
         team = await self._get(session, principal, team_id)
         await session.delete(team)

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.auth_service import AuthService
@@ -32,14 +33,14 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         session: NamedDependency[AsyncSession],
-        data: TokenRequest,
+        data: JSONBody[TokenRequest],
     ) -> TokenPair:
         service = AuthService(session, state["settings"], throttle=state.get("login_throttle"))
         return await service.login(data, client_ip=request.client.host if request.client else None)
 
     @post("/refresh", operation_id="RefreshToken", status_code=200, opt={"public": True})
     async def refresh(
-        self, state: State, session: NamedDependency[AsyncSession], data: RefreshRequest
+        self, state: State, session: NamedDependency[AsyncSession], data: JSONBody[RefreshRequest]
     ) -> TokenPair:
         return await AuthService(session, state["settings"]).refresh(data)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter, QueryParameter
 from litestar.response import Response, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,10 +73,10 @@ def expense_extra_handlers() -> dict[str, Any]:
         principal: NamedDependency[Principal],
         date_from: Annotated[
             str | None,
-            Parameter(query="from", description="first approval day, YYYY-MM-DD, tenant time zone"),
+            QueryParameter(name="from", description="first approval day, YYYY-MM-DD, tenant time zone"),
         ] = None,
         date_to: Annotated[
-            str | None, Parameter(query="to", description="last approval day, YYYY-MM-DD, inclusive")
+            str | None, QueryParameter(name="to", description="last approval day, YYYY-MM-DD, inclusive")
         ] = None,
         status: Annotated[str, Parameter(max_length=16, description="approved")] = "approved",
     ) -> Stream:
@@ -104,7 +104,7 @@ def expense_extra_handlers() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
+        item_id: FromPath[uuid.UUID],
     ) -> Response[str]:
         expense = await service(request, session, principal).get_row(ENTITIES["expense"], item_id)
         scan = await repo.latest_scan(session, expense)

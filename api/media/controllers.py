@@ -23,7 +23,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.exceptions import InternalServerException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Stream
 
 from api.accounts.guards import provide_principal
@@ -153,7 +153,7 @@ class UploadController(Controller):
 
     @head("/{upload_id:uuid}", operation_id="GetUploadOffset", status_code=200)
     async def offset(
-        self, request: Request, principal: NamedDependency[Principal], upload_id: uuid.UUID
+        self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[uuid.UUID]
     ) -> Response[None]:
         """How many bytes the server has: resume from ``Upload-Offset``."""
         tus.check_version(request.headers)
@@ -164,7 +164,7 @@ class UploadController(Controller):
 
     @patch("/{upload_id:uuid}", operation_id="AppendToUpload", status_code=204)
     async def append(
-        self, request: Request, principal: NamedDependency[Principal], upload_id: uuid.UUID
+        self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[uuid.UUID]
     ) -> Response[None]:
         """Append ``application/offset+octet-stream`` bytes at ``Upload-Offset`` (409 if it is not
         the server's offset; 460 and nothing kept if ``Upload-Checksum`` does not match)."""
@@ -180,7 +180,7 @@ class UploadController(Controller):
 
     @delete("/{upload_id:uuid}", operation_id="TerminateUpload", status_code=204)
     async def terminate(
-        self, request: Request, principal: NamedDependency[Principal], upload_id: uuid.UUID
+        self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[uuid.UUID]
     ) -> Response[None]:
         """tus termination: the upload and its bytes are removed."""
         tus.check_version(request.headers)
@@ -274,21 +274,21 @@ class MediaController(Controller):
 
     @get("/{media_id:uuid}", operation_id="GetMediaRendition")
     async def rendition(
-        self, request: Request, principal: NamedDependency[Principal], media_id: uuid.UUID
+        self, request: Request, principal: NamedDependency[Principal], media_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         """The watermarked, signed rendition (JPEG); 409 ``not_ready`` while it is being made."""
         return _serve(request, await _reader(request).rendition(principal, media_id))
 
     @get("/{media_id:uuid}/thumbnail", operation_id="GetMediaThumbnail")
     async def thumbnail(
-        self, request: Request, principal: NamedDependency[Principal], media_id: uuid.UUID
+        self, request: Request, principal: NamedDependency[Principal], media_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         """A 320 px WebP thumbnail of the rendition's picture."""
         return _serve(request, await _reader(request).thumbnail(principal, media_id))
 
     @get("/{media_id:uuid}/original", operation_id="GetMediaOriginal")
     async def original(
-        self, request: Request, principal: NamedDependency[Principal], media_id: uuid.UUID
+        self, request: Request, principal: NamedDependency[Principal], media_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         """The original bytes exactly as uploaded (the uploader, the rep's managers, admins)."""
         return _serve(request, await _reader(request).original(principal, media_id))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.principal import Principal
@@ -91,8 +92,8 @@ def visit_actions() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
-        data: ReviewRequest,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[ReviewRequest],
     ) -> VisitOut:  # type: ignore[valid-type]
         return await _review(request, session, principal, "visit", item_id, data)  # type: ignore[return-value]
 
@@ -102,8 +103,8 @@ def visit_actions() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
-        data: Fix,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[Fix],
     ) -> VisitOut:  # type: ignore[valid-type]
         return await _record_fix(request, session, principal, item_id, "check_in", data)  # type: ignore[return-value]
 
@@ -113,8 +114,8 @@ def visit_actions() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
-        data: Fix,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[Fix],
     ) -> VisitOut:  # type: ignore[valid-type]
         return await _record_fix(request, session, principal, item_id, "check_out", data)  # type: ignore[return-value]
 
@@ -128,8 +129,8 @@ def expense_actions() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
-        data: ReviewRequest,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[ReviewRequest],
     ) -> ExpenseOut:  # type: ignore[valid-type]
         return await _review(request, session, principal, "expense", item_id, data)  # type: ignore[return-value]
 
@@ -139,7 +140,7 @@ def expense_actions() -> dict[str, Any]:
         request: Request,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        item_id: uuid.UUID,
+        item_id: FromPath[uuid.UUID],
     ) -> ExpenseOut:  # type: ignore[valid-type]
         svc = service(request, session, principal)
         spec = ENTITIES["expense"]

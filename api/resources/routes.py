@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +53,11 @@ def _crud_handlers(name: str, plural_tag: str, *, writable: bool = True) -> dict
     handlers: dict[str, Any] = {}
 
     async def get_one(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+        self: Any,
+        request: Request,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: FromPath[uuid.UUID],
     ) -> out_type:  # type: ignore[valid-type]
         return await service(request, session, principal).get(spec, item_id)  # type: ignore[return-value]
 
@@ -64,22 +68,30 @@ def _crud_handlers(name: str, plural_tag: str, *, writable: bool = True) -> dict
         return handlers
 
     async def create_one(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, data: create_type
+        self: Any,
+        request: Request,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[create_type],
     ) -> out_type:  # type: ignore[valid-type]
         return await service(request, session, principal).create(spec, given(data))  # type: ignore[return-value]
 
     async def update_one(
         self: Any,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
-        item_id: uuid.UUID,
-        data: update_type,  # type: ignore[valid-type]
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[update_type],  # type: ignore[valid-type]
     ) -> out_type:  # type: ignore[valid-type]
         return await service(request, session, principal).update(spec, item_id, given(data))  # type: ignore[return-value]
 
     async def delete_one(
-        self: Any, request: Request, session: AsyncSession, principal: Principal, item_id: uuid.UUID
+        self: Any,
+        request: Request,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: FromPath[uuid.UUID],
     ) -> None:
         await service(request, session, principal).delete(spec, item_id)
 
@@ -132,11 +144,11 @@ async def list_customers(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    assigned_rep_id: uuid.UUID | None = None,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
+    assigned_rep_id: FromQuery[uuid.UUID | None] = None,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
-    is_prospect: bool | None = None,
+    is_prospect: FromQuery[bool | None] = None,
     near: Annotated[str | None, Parameter(description="lat,lon: nearest first")] = None,
     within_m: Annotated[float | None, Parameter(gt=0, le=200_000)] = None,
 ) -> CustomerPage:  # type: ignore[valid-type]
@@ -166,11 +178,11 @@ async def list_route_plans(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    rep_id: uuid.UUID | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
+    rep_id: FromQuery[uuid.UUID | None] = None,
+    date_from: FromQuery[date | None] = None,
+    date_to: FromQuery[date | None] = None,
 ) -> RoutePlanPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if rep_id is not None:
@@ -193,13 +205,13 @@ async def list_visits(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    rep_id: uuid.UUID | None = None,
-    customer_id: uuid.UUID | None = None,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
+    rep_id: FromQuery[uuid.UUID | None] = None,
+    customer_id: FromQuery[uuid.UUID | None] = None,
     status: Annotated[str | None, Parameter(max_length=16)] = None,
-    planned_from: str | None = None,
-    planned_to: str | None = None,
+    planned_from: FromQuery[str | None] = None,
+    planned_to: FromQuery[str | None] = None,
 ) -> VisitPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if rep_id is not None:
@@ -226,9 +238,9 @@ async def list_visit_actions(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    visit_id: uuid.UUID | None = None,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
+    visit_id: FromQuery[uuid.UUID | None] = None,
     kind: Annotated[str | None, Parameter(max_length=32)] = None,
 ) -> VisitActionPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
@@ -250,10 +262,10 @@ async def list_expenses(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    rep_id: uuid.UUID | None = None,
-    visit_id: uuid.UUID | None = None,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
+    rep_id: FromQuery[uuid.UUID | None] = None,
+    visit_id: FromQuery[uuid.UUID | None] = None,
     status: Annotated[str | None, Parameter(max_length=16)] = None,
 ) -> ExpensePage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
@@ -277,9 +289,9 @@ async def list_photos(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
-    visit_id: uuid.UUID | None = None,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
+    visit_id: FromQuery[uuid.UUID | None] = None,
 ) -> PhotoPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = [Photo.visit_id == visit_id] if visit_id is not None else []
     return await service(request, session, principal).list(  # type: ignore[return-value]
@@ -296,8 +308,8 @@ async def list_expense_categories(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 100,
-    offset: Offset = 0,
+    limit: FromQuery[Limit] = 100,
+    offset: FromQuery[Offset] = 0,
 ) -> ExpenseCategoryPage:  # type: ignore[valid-type]
     return await service(request, session, principal).list(  # type: ignore[return-value]
         ENTITIES["expense_category"], [], limit=limit, offset=offset
@@ -313,8 +325,8 @@ async def list_products(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 100,
-    offset: Offset = 0,
+    limit: FromQuery[Limit] = 100,
+    offset: FromQuery[Offset] = 0,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> ProductPage:  # type: ignore[valid-type]
     filters = [func.lower(Product.name).contains(q.lower())] if q else []
@@ -332,10 +344,10 @@ async def list_users(
     request: Request,
     session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    limit: Limit = 50,
-    offset: Offset = 0,
+    limit: FromQuery[Limit] = 50,
+    offset: FromQuery[Offset] = 0,
     role: Annotated[str | None, Parameter(max_length=16)] = None,
-    team_id: uuid.UUID | None = None,
+    team_id: FromQuery[uuid.UUID | None] = None,
 ) -> UserPage:  # type: ignore[valid-type]
     filters: list[ColumnElement[bool]] = []
     if role is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.guards import provide_principal, requires_admin
@@ -34,6 +35,6 @@ class TenantSettingsController(Controller):
         self,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        data: TenantSettingsUpdate,
+        data: JSONBody[TenantSettingsUpdate],
     ) -> TenantSettings:
         return await TenantSettingsService(session, principal.tenant_id).update(data)
