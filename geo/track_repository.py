@@ -1,9 +1,14 @@
 """Storage of raw track points: bulk idempotent insert and one rep-day read.
 
-PostgreSQL: the batch is copied (binary ``COPY``) into a per-connection temporary table and moved
-with ``INSERT … SELECT … ON CONFLICT (device_id, t_ms) DO NOTHING``, whose row count is the
-number stored; the temporary table empties itself at commit. SQLite: one ``executemany`` of
-``INSERT OR IGNORE``. Both run inside the caller's transaction.
+PostgreSQL, optimistically: new fixes are the common case, so the batch is copied (binary
+``COPY``) straight into ``track_points`` inside a savepoint, and every point is stored. When a
+point is already there (a phone re-sending, or another request storing the same fix first) the
+key refuses the ``COPY``, the savepoint is rolled back and the batch takes the merge path: copied
+into a per-connection temporary table and moved with ``INSERT … SELECT … ON CONFLICT (device_id,
+t_ms) DO NOTHING``, whose row count is the number stored; the temporary table empties itself at
+commit. The direct ``COPY`` costs the database about half the merge (no second table to write and
+read back). SQLite: one ``executemany`` of ``INSERT OR IGNORE``. All run inside the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from typing import Any
 
+import asyncpg
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -24,6 +31,7 @@ from geo.models import TrackPoint
 __all__ = ["DayPoints", "TrackRepository"]
 
 _COLUMNS = ("t_ms", "local_date", "lat", "lon", "accuracy_m", "speed_mps", "heading", "provider", "is_mock")
+_KEYS = ("tenant_id", "rep_id", "device_id")
 _STAGING = "track_points_incoming"
 _CREATE_STAGING = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ("
@@ -103,6 +111,17 @@ class TrackRepository:
         if not pg.is_in_transaction():
             # Let SQLAlchemy open the transaction it will commit (its adapter begins lazily).
             await conn.exec_driver_sql("SELECT 1")
+        keys = (repeat(tenant_id), repeat(rep_id), repeat(device_id))
+        try:
+            async with conn.begin_nested():
+                await pg.copy_records_to_table(
+                    TrackPoint.__tablename__,
+                    records=zip(*keys, *columns, strict=False),
+                    columns=_KEYS + _COLUMNS,
+                )
+            return len(columns[0])
+        except asyncpg.UniqueViolationError:
+            pass  # some are stored already: only the merge tells which
         await pg.execute(_CREATE_STAGING)
         await pg.copy_records_to_table(_STAGING, records=zip(*columns, strict=True), columns=_COLUMNS)
         status: str = await pg.execute(_MOVE_STAGED, tenant_id, rep_id, device_id)
