@@ -1,14 +1,14 @@
 """Storage of raw track points: bulk idempotent insert and one rep-day read.
 
 PostgreSQL, optimistically: new fixes are the common case, so the batch is copied (binary
-``COPY``) straight into ``track_points`` inside a savepoint, and every point is stored. When a
-point is already there (a phone re-sending, or another request storing the same fix first) the
-key refuses the ``COPY``, the savepoint is rolled back and the batch takes the merge path: copied
-into a per-connection temporary table and moved with ``INSERT … SELECT … ON CONFLICT (device_id,
-t_ms) DO NOTHING``, whose row count is the number stored; the temporary table empties itself at
-commit. The direct ``COPY`` costs the database about half the merge (no second table to write and
-read back). SQLite: one ``executemany`` of ``INSERT OR IGNORE``. All run inside the caller's
-transaction.
+``COPY``, laid out by :mod:`api.db.pg_copy` with numpy) straight into ``track_points`` inside a
+savepoint, and every point is stored. When a point is already there (a phone re-sending, or
+another request storing the same fix first) the key refuses the ``COPY``, the savepoint is rolled
+back and the same payload takes the merge path: copied into a per-connection temporary table and
+moved with ``INSERT … SELECT … ON CONFLICT (device_id, t_ms) DO NOTHING``, whose row count is the
+number stored; the temporary table empties itself at commit. The direct ``COPY`` costs the
+database about half the merge (no second table to write and read back). SQLite: one
+``executemany`` of ``INSERT OR IGNORE``. All run inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
 from typing import Any
 
 import asyncpg
@@ -24,6 +23,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from api.db import pg_copy
 from geo.ingest import ParsedBatch
 from geo.local_dates import day_to_date
 from geo.models import TrackPoint
@@ -31,17 +31,12 @@ from geo.models import TrackPoint
 __all__ = ["DayPoints", "TrackRepository"]
 
 _COLUMNS = ("t_ms", "local_date", "lat", "lon", "accuracy_m", "speed_mps", "heading", "provider", "is_mock")
-_KEYS = ("tenant_id", "rep_id", "device_id")
-_STAGING = "track_points_incoming"
-_CREATE_STAGING = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ("
-    "t_ms bigint, local_date date, lat double precision, lon double precision,"
-    " accuracy_m double precision, speed_mps double precision, heading double precision,"
-    " provider varchar(16), is_mock boolean) ON COMMIT DELETE ROWS"
-)
+_ALL_COLUMNS = ("tenant_id", "rep_id", "device_id", *_COLUMNS)
+_TABLE = "track_points"
+_STAGING = "track_points_staged"
+_CREATE_STAGING = f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (LIKE {_TABLE}) ON COMMIT DELETE ROWS"
 _MOVE_STAGED = (
-    "INSERT INTO track_points (tenant_id, rep_id, device_id, " + ", ".join(_COLUMNS) + ") "
-    "SELECT $1, $2, $3, " + ", ".join(_COLUMNS) + f" FROM {_STAGING} "
+    f"INSERT INTO {_TABLE} ({', '.join(_ALL_COLUMNS)}) SELECT {', '.join(_ALL_COLUMNS)} FROM {_STAGING} "
     "ON CONFLICT (device_id, t_ms) DO NOTHING"
 )
 _SQLITE_INSERT = (
@@ -71,6 +66,31 @@ def _optional(values: np.ndarray) -> list[float | None]:
     return [None if v != v else v for v in values.tolist()]  # NaN != NaN
 
 
+def _row_count(status: str) -> int:
+    """The row count of a command tag (``COPY 10000``, ``INSERT 0 42``)."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _copy_payload(tenant_id: uuid.UUID, rep_id: uuid.UUID, device_id: uuid.UUID, batch: ParsedBatch) -> bytes:
+    """The batch as binary ``COPY`` data for ``track_points`` (columns in ``_ALL_COLUMNS`` order);
+    NaN (not sent) becomes NULL."""
+    columns = [
+        pg_copy.uuid_column(tenant_id),
+        pg_copy.uuid_column(rep_id),
+        pg_copy.uuid_column(device_id),
+        pg_copy.int8_column(batch.t_ms),
+        pg_copy.date_column(batch.local_day),
+        pg_copy.float8_column(batch.lat),
+        pg_copy.float8_column(batch.lon),
+        pg_copy.float8_column(batch.accuracy_m),
+        pg_copy.float8_column(batch.speed_mps),
+        pg_copy.float8_column(batch.heading),
+        pg_copy.text_column(batch.provider),
+        pg_copy.boolean_column(batch.is_mock),
+    ]
+    return pg_copy.encode(columns, batch.count)
+
+
 class TrackRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -82,50 +102,29 @@ class TrackRepository:
         if batch.count == 0:
             return 0
         conn = await self.session.connection()
-        days = {d: day_to_date(d) for d in np.unique(batch.local_day).tolist()}
-        columns = [
-            batch.t_ms.tolist(),
-            [days[d] for d in batch.local_day.tolist()],
-            batch.lat.tolist(),
-            batch.lon.tolist(),
-            _optional(batch.accuracy_m),
-            _optional(batch.speed_mps),
-            _optional(batch.heading),
-            batch.provider,
-            batch.is_mock,
-        ]
         if conn.dialect.name == "postgresql":
-            return await self._insert_postgres(conn, tenant_id, rep_id, device_id, columns)
-        return await self._insert_sqlite(conn, tenant_id, rep_id, device_id, columns)
+            return await self._insert_postgres(conn, _copy_payload(tenant_id, rep_id, device_id, batch))
+        return await self._insert_sqlite(conn, tenant_id, rep_id, device_id, batch)
 
-    async def _insert_postgres(
-        self,
-        conn: AsyncConnection,
-        tenant_id: uuid.UUID,
-        rep_id: uuid.UUID,
-        device_id: uuid.UUID,
-        columns: list[list[Any]],
-    ) -> int:
+    async def _insert_postgres(self, conn: AsyncConnection, payload: bytes) -> int:
         raw = await conn.get_raw_connection()
         pg: Any = raw.driver_connection
         if not pg.is_in_transaction():
             # Let SQLAlchemy open the transaction it will commit (its adapter begins lazily).
             await conn.exec_driver_sql("SELECT 1")
-        keys = (repeat(tenant_id), repeat(rep_id), repeat(device_id))
+        # asyncpg reads a ``bytes`` source as a file name: a memoryview is sent as it is.
+        source = memoryview(payload)
         try:
             async with conn.begin_nested():
-                await pg.copy_records_to_table(
-                    TrackPoint.__tablename__,
-                    records=zip(*keys, *columns, strict=False),
-                    columns=_KEYS + _COLUMNS,
+                status: str = await pg.copy_to_table(
+                    _TABLE, source=source, columns=_ALL_COLUMNS, format="binary"
                 )
-            return len(columns[0])
+            return _row_count(status)
         except asyncpg.UniqueViolationError:
             pass  # some are stored already: only the merge tells which
         await pg.execute(_CREATE_STAGING)
-        await pg.copy_records_to_table(_STAGING, records=zip(*columns, strict=True), columns=_COLUMNS)
-        status: str = await pg.execute(_MOVE_STAGED, tenant_id, rep_id, device_id)
-        return int(status.rsplit(" ", 1)[-1])
+        await pg.copy_to_table(_STAGING, source=source, columns=_ALL_COLUMNS, format="binary")
+        return _row_count(await pg.execute(_MOVE_STAGED))
 
     async def _insert_sqlite(
         self,
@@ -133,7 +132,7 @@ class TrackRepository:
         tenant_id: uuid.UUID,
         rep_id: uuid.UUID,
         device_id: uuid.UUID,
-        columns: list[list[Any]],
+        batch: ParsedBatch,
     ) -> int:
         dialect = conn.dialect
         table = TrackPoint.__table__
@@ -141,10 +140,22 @@ class TrackRepository:
         as_date = table.c.local_date.type.dialect_impl(dialect).bind_processor(dialect)
         as_bool = table.c.is_mock.type.dialect_impl(dialect).bind_processor(dialect)
         ids = tuple(as_uuid(v) if as_uuid else v for v in (tenant_id, rep_id, device_id))
-        dates = {d: as_date(d) if as_date else d for d in set(columns[1])}
-        columns[1] = [dates[d] for d in columns[1]]
+        days = {d: day_to_date(d) for d in np.unique(batch.local_day).tolist()}
+        dates = {d: as_date(v) if as_date else v for d, v in days.items()}
+        is_mock = batch.is_mock
         if as_bool is not None:
-            columns[8] = [None if v is None else as_bool(v) for v in columns[8]]
+            is_mock = [None if v is None else as_bool(v) for v in is_mock]
+        columns = (
+            batch.t_ms.tolist(),
+            [dates[d] for d in batch.local_day.tolist()],
+            batch.lat.tolist(),
+            batch.lon.tolist(),
+            _optional(batch.accuracy_m),
+            _optional(batch.speed_mps),
+            _optional(batch.heading),
+            batch.provider,
+            is_mock,
+        )
         rows = [ids + row for row in zip(*columns, strict=True)]
         result = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
         return int(result.rowcount)
