@@ -1,4 +1,4 @@
-"""Storage of raw track points: bulk idempotent insert and one rep-day read.
+"""Storage of raw track points: bulk idempotent insert, one rep-day read, a rep's latest fix.
 
 PostgreSQL, optimistically: new fixes are the common case, so the batch is copied (binary
 ``COPY``, laid out by :mod:`api.db.pg_copy` with numpy) straight into ``track_points`` inside a
@@ -9,28 +9,32 @@ moved with ``INSERT … SELECT … ON CONFLICT (device_id, t_ms) DO NOTHING``, w
 number stored; the temporary table empties itself at commit. The direct ``COPY`` costs the
 database about half the merge (no second table to write and read back). SQLite: one
 ``executemany`` of ``INSERT OR IGNORE``. All run inside the caller's transaction.
+
+Reads go along the ``(device_id, t_ms)`` key, the table's only index: the rep's devices (from
+``devices``), then each device's time range, keeping the rep's own points (a phone may be shared).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from api.accounts.models import Device
 from api.db import pg_copy
 from geo.ingest import ParsedBatch
-from geo.local_dates import day_to_date
 from geo.models import TrackPoint
 
 __all__ = ["DayPoints", "TrackRepository"]
 
-_COLUMNS = ("t_ms", "local_date", "lat", "lon", "accuracy_m", "speed_mps", "heading", "provider", "is_mock")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COLUMNS = ("t_ms", "lat", "lon", "accuracy_m", "speed_mps", "heading", "provider", "is_mock")
 _ALL_COLUMNS = ("tenant_id", "rep_id", "device_id", *_COLUMNS)
 _TABLE = "track_points"
 _STAGING = "track_points_staged"
@@ -79,7 +83,6 @@ def _copy_payload(tenant_id: uuid.UUID, rep_id: uuid.UUID, device_id: uuid.UUID,
         pg_copy.uuid_column(rep_id),
         pg_copy.uuid_column(device_id),
         pg_copy.int8_column(batch.t_ms),
-        pg_copy.date_column(batch.local_day),
         pg_copy.float8_column(batch.lat),
         pg_copy.float8_column(batch.lon),
         pg_copy.float8_column(batch.accuracy_m),
@@ -137,17 +140,13 @@ class TrackRepository:
         dialect = conn.dialect
         table = TrackPoint.__table__
         as_uuid = table.c.device_id.type.dialect_impl(dialect).bind_processor(dialect)
-        as_date = table.c.local_date.type.dialect_impl(dialect).bind_processor(dialect)
         as_bool = table.c.is_mock.type.dialect_impl(dialect).bind_processor(dialect)
         ids = tuple(as_uuid(v) if as_uuid else v for v in (tenant_id, rep_id, device_id))
-        days = {d: day_to_date(d) for d in np.unique(batch.local_day).tolist()}
-        dates = {d: as_date(v) if as_date else v for d, v in days.items()}
         is_mock = batch.is_mock
         if as_bool is not None:
             is_mock = [None if v is None else as_bool(v) for v in is_mock]
         columns = (
             batch.t_ms.tolist(),
-            [dates[d] for d in batch.local_day.tolist()],
             batch.lat.tolist(),
             batch.lon.tolist(),
             _optional(batch.accuracy_m),
@@ -160,8 +159,8 @@ class TrackRepository:
         result = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
         return int(result.rowcount)
 
-    async def day(self, tenant_id: uuid.UUID, rep_id: uuid.UUID, day: date) -> DayPoints:
-        """The rep's fixes of one calendar day (tenant zone), by time."""
+    async def day(self, tenant_id: uuid.UUID, rep_id: uuid.UUID, start: datetime, end: datetime) -> DayPoints:
+        """The rep's fixes in ``[start, end)`` (a calendar day of the tenant's zone), by time."""
         rows = (
             await self.session.execute(
                 select(
@@ -172,9 +171,11 @@ class TrackRepository:
                     TrackPoint.speed_mps,
                 )
                 .where(
+                    TrackPoint.device_id.in_(_devices_of(tenant_id, rep_id)),
+                    TrackPoint.t_ms >= _ms(start),
+                    TrackPoint.t_ms < _ms(end),
                     TrackPoint.tenant_id == tenant_id,
                     TrackPoint.rep_id == rep_id,
-                    TrackPoint.local_date == day,
                 )
                 .order_by(TrackPoint.t_ms)
             )
@@ -185,3 +186,36 @@ class TrackRepository:
         t_ms = np.array([r[0] for r in rows], dtype=np.int64)
         values = np.array([r[1:] for r in rows], dtype=np.float64)  # None -> NaN
         return DayPoints(t_ms, values[:, 0], values[:, 1], values[:, 2], values[:, 3])
+
+    async def latest_before(
+        self, tenant_id: uuid.UUID, rep_id: uuid.UUID, at: datetime, since: datetime
+    ) -> TrackPoint | None:
+        """The rep's last fix in ``[since, at)``: per device, one step back along the key."""
+        devices = list(await self.session.scalars(_devices_of(tenant_id, rep_id)))
+        best: TrackPoint | None = None
+        for device_id in devices:
+            point = await self.session.scalar(
+                select(TrackPoint)
+                .where(
+                    TrackPoint.device_id == device_id,
+                    TrackPoint.t_ms >= _ms(since),
+                    TrackPoint.t_ms < _ms(at),
+                    TrackPoint.tenant_id == tenant_id,
+                    TrackPoint.rep_id == rep_id,
+                )
+                .order_by(TrackPoint.t_ms.desc())
+                .limit(1)
+            )
+            if point is not None and (best is None or point.t_ms > best.t_ms):
+                best = point
+        return best
+
+
+def _devices_of(tenant_id: uuid.UUID, rep_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """The install ids the rep ever signed in from (revoked ones too: their points stay)."""
+    return select(Device.device_id).where(Device.user_id == rep_id, Device.tenant_id == tenant_id)
+
+
+def _ms(at: datetime) -> int:
+    """Epoch milliseconds of an aware instant, exactly (no float rounding)."""
+    return (at - _EPOCH) // timedelta(milliseconds=1)
