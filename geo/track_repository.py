@@ -2,13 +2,15 @@
 
 PostgreSQL, optimistically: new fixes are the common case, so the batch is copied (binary
 ``COPY``, laid out by :mod:`api.db.pg_copy` with numpy) straight into ``track_points`` inside a
-savepoint, and every point is stored. When a point is already there (a phone re-sending, or
-another request storing the same fix first) the key refuses the ``COPY``, the savepoint is rolled
-back and the same payload takes the merge path: copied into a per-connection temporary table and
-moved with ``INSERT … SELECT … ON CONFLICT (device_id, t_ms) DO NOTHING``, whose row count is the
-number stored; the temporary table empties itself at commit. The direct ``COPY`` costs the
-database about half the merge (no second table to write and read back). SQLite: one
-``executemany`` of ``INSERT OR IGNORE``. All run inside the caller's transaction.
+savepoint, and every point is stored. When a point is already there (a phone re-sending) the key
+refuses the ``COPY`` and the savepoint is rolled back; the batch's stored times are looked up
+along the key and only the others are copied, again straight into the table. Only if that second
+``COPY`` is refused too (another request stored some of the same fixes in between) do they take
+the merge path: copied into a per-connection temporary table and moved with ``INSERT … SELECT …
+ON CONFLICT (device_id, t_ms) DO NOTHING``, whose row count is the number stored (the temporary
+table empties itself at commit). The merge costs the database about twice the direct ``COPY``
+(a second table written and read back). SQLite: one ``executemany`` of ``INSERT OR IGNORE``. All
+run inside the caller's transaction.
 
 Reads go along the ``(device_id, t_ms)`` key, the table's only index: the rep's devices (from
 ``devices``), then each device's time range, keeping the rep's own points (a phone may be shared).
@@ -23,6 +25,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -39,6 +42,7 @@ _ALL_COLUMNS = ("tenant_id", "rep_id", "device_id", *_COLUMNS)
 _TABLE = "track_points"
 _STAGING = "track_points_staged"
 _CREATE_STAGING = f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (LIKE {_TABLE}) ON COMMIT DELETE ROWS"
+_STORED_TIMES = f"SELECT array_agg(t_ms) FROM {_TABLE} WHERE device_id = $1 AND t_ms = ANY($2::bigint[])"
 _MOVE_STAGED = (
     f"INSERT INTO {_TABLE} ({', '.join(_ALL_COLUMNS)}) SELECT {', '.join(_ALL_COLUMNS)} FROM {_STAGING} "
     "ON CONFLICT (device_id, t_ms) DO NOTHING"
@@ -70,28 +74,53 @@ def _optional(values: np.ndarray) -> list[float | None]:
     return [None if v != v else v for v in values.tolist()]  # NaN != NaN
 
 
+async def _copy_if_all_new(conn: AsyncConnection, pg: Any, payload: bytes) -> bool:
+    """``COPY`` the rows into ``track_points`` inside a savepoint; False (and nothing stored) if
+    the key refuses one of them."""
+    try:
+        async with conn.begin_nested():
+            # asyncpg reads a ``bytes`` source as a file name: a memoryview is sent as it is.
+            await pg.copy_to_table(_TABLE, source=memoryview(payload), columns=_ALL_COLUMNS, format="binary")
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
 def _row_count(status: str) -> int:
     """The row count of a command tag (``COPY 10000``, ``INSERT 0 42``)."""
     return int(status.rsplit(" ", 1)[-1])
 
 
-def _copy_payload(tenant_id: uuid.UUID, rep_id: uuid.UUID, device_id: uuid.UUID, batch: ParsedBatch) -> bytes:
-    """The batch as binary ``COPY`` data for ``track_points`` (columns in ``_ALL_COLUMNS`` order);
-    NaN (not sent) becomes NULL."""
+def _copy_payload(
+    tenant_id: uuid.UUID,
+    rep_id: uuid.UUID,
+    device_id: uuid.UUID,
+    batch: ParsedBatch,
+    rows: NDArray[np.intp] | None = None,
+) -> bytes:
+    """The batch's points (those at ``rows``, or all) as binary ``COPY`` data for
+    ``track_points``, columns in ``_ALL_COLUMNS`` order; NaN (not sent) becomes NULL."""
+
+    def pick(values: NDArray[Any]) -> NDArray[Any]:
+        return values if rows is None else values[rows]
+
+    def pick_list(values: list[Any]) -> list[Any]:
+        return values if rows is None else [values[i] for i in rows.tolist()]
+
     columns = [
         pg_copy.uuid_column(tenant_id),
         pg_copy.uuid_column(rep_id),
         pg_copy.uuid_column(device_id),
-        pg_copy.int8_column(batch.t_ms),
-        pg_copy.float8_column(batch.lat),
-        pg_copy.float8_column(batch.lon),
-        pg_copy.float8_column(batch.accuracy_m),
-        pg_copy.float8_column(batch.speed_mps),
-        pg_copy.float8_column(batch.heading),
-        pg_copy.text_column(batch.provider),
-        pg_copy.boolean_column(batch.is_mock),
+        pg_copy.int8_column(pick(batch.t_ms)),
+        pg_copy.float8_column(pick(batch.lat)),
+        pg_copy.float8_column(pick(batch.lon)),
+        pg_copy.float8_column(pick(batch.accuracy_m)),
+        pg_copy.float8_column(pick(batch.speed_mps)),
+        pg_copy.float8_column(pick(batch.heading)),
+        pg_copy.text_column(pick_list(batch.provider)),
+        pg_copy.boolean_column(pick_list(batch.is_mock)),
     ]
-    return pg_copy.encode(columns, batch.count)
+    return pg_copy.encode(columns, batch.count if rows is None else int(rows.size))
 
 
 class TrackRepository:
@@ -106,27 +135,36 @@ class TrackRepository:
             return 0
         conn = await self.session.connection()
         if conn.dialect.name == "postgresql":
-            return await self._insert_postgres(conn, _copy_payload(tenant_id, rep_id, device_id, batch))
+            return await self._insert_postgres(conn, tenant_id, rep_id, device_id, batch)
         return await self._insert_sqlite(conn, tenant_id, rep_id, device_id, batch)
 
-    async def _insert_postgres(self, conn: AsyncConnection, payload: bytes) -> int:
+    async def _insert_postgres(
+        self,
+        conn: AsyncConnection,
+        tenant_id: uuid.UUID,
+        rep_id: uuid.UUID,
+        device_id: uuid.UUID,
+        batch: ParsedBatch,
+    ) -> int:
         raw = await conn.get_raw_connection()
         pg: Any = raw.driver_connection
         if not pg.is_in_transaction():
             # Let SQLAlchemy open the transaction it will commit (its adapter begins lazily).
             await conn.exec_driver_sql("SELECT 1")
-        # asyncpg reads a ``bytes`` source as a file name: a memoryview is sent as it is.
-        source = memoryview(payload)
-        try:
-            async with conn.begin_nested():
-                status: str = await pg.copy_to_table(
-                    _TABLE, source=source, columns=_ALL_COLUMNS, format="binary"
-                )
-            return _row_count(status)
-        except asyncpg.UniqueViolationError:
-            pass  # some are stored already: only the merge tells which
+        payload = _copy_payload(tenant_id, rep_id, device_id, batch)
+        if await _copy_if_all_new(conn, pg, payload):
+            return batch.count
+        # Some are stored already (a phone re-sending): look them up and copy the others.
+        stored = await pg.fetchval(_STORED_TIMES, device_id, batch.t_ms.tolist())
+        fresh = np.flatnonzero(~np.isin(batch.t_ms, np.array(stored or [], dtype=np.int64)))
+        if fresh.size == 0:
+            return 0
+        payload = _copy_payload(tenant_id, rep_id, device_id, batch, fresh)
+        if await _copy_if_all_new(conn, pg, payload):
+            return int(fresh.size)
+        # Another request stored some of them meanwhile: the key decides point by point.
         await pg.execute(_CREATE_STAGING)
-        await pg.copy_to_table(_STAGING, source=source, columns=_ALL_COLUMNS, format="binary")
+        await pg.copy_to_table(_STAGING, source=memoryview(payload), columns=_ALL_COLUMNS, format="binary")
         return _row_count(await pg.execute(_MOVE_STAGED))
 
     async def _insert_sqlite(
