@@ -509,7 +509,7 @@ def table(r: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
         f"| baseline: stdlib `json` + one Core `INSERT … ON CONFLICT DO NOTHING` per fix, no HTTP "
         f"| {_n(r['baseline_points'])} | {_n(base_pps)} | 1.0x | {BATCH / base_pps * 1000:.0f} ms |",
-        f"| `parse_batch` + `TrackRepository.insert` (COPY + merge), no HTTP "
+        f"| `parse_batch` + `TrackRepository.insert` (binary COPY), no HTTP "
         f"| {_n(r['points'])} | {_n(storage_pps)} | {storage_pps / base_pps:.0f}x "
         f"| {BATCH / storage_pps * 1000:.0f} ms |",
     ]
