@@ -120,7 +120,7 @@ class RouteAuditService:
         tz = ZoneInfo(policy.timezone)
         start, end = day_bounds(day, tz)
 
-        points = await TrackRepository(self.session).day(self.principal.tenant_id, rep_id, day)
+        points = await TrackRepository(self.session).day(self.principal.tenant_id, rep_id, start, end)
         track = Track.from_arrays(
             points.t_ms / 1000.0, points.lat, points.lon, points.accuracy_m, points.speed_mps
         )

@@ -18,14 +18,12 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
-
-from geo.local_dates import local_days
 
 __all__ = [
     "REJECT_CODES",
@@ -156,7 +154,6 @@ class ParsedBatch:
         repeated: valid points whose millisecond timestamp repeats an earlier point of the same
             batch (the first one is kept; the rest count as duplicates).
         t_ms: fix time, epoch milliseconds.
-        local_day: calendar day in the tenant's zone, days since 1970-01-01.
         lat, lon, accuracy_m, speed_mps, heading: floats; NaN where the phone sent nothing.
         provider, is_mock: per point, None where the phone sent nothing.
     """
@@ -166,7 +163,6 @@ class ParsedBatch:
     rejected: list[Rejected]
     repeated: int
     t_ms: IntArray
-    local_day: IntArray
     lat: FloatArray
     lon: FloatArray
     accuracy_m: FloatArray
@@ -188,12 +184,11 @@ _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]*)`")
 
 
-def parse_batch(body: bytes, tz: Any, now_ms: int, limits: IngestLimits | None = None) -> ParsedBatch:
+def parse_batch(body: bytes, now_ms: int, limits: IngestLimits | None = None) -> ParsedBatch:
     """Decode and check one request body.
 
     Args:
         body: the raw JSON request body.
-        tz: the tenant's time zone (a ``tzinfo``), which decides each point's calendar day.
         now_ms: the server's clock, epoch milliseconds.
         limits: see :class:`IngestLimits`.
 
@@ -208,7 +203,7 @@ def parse_batch(body: bytes, tz: Any, now_ms: int, limits: IngestLimits | None =
         _check_size(len(points), lim)
     except (msgspec.DecodeError, msgspec.ValidationError):
         device_id, points, preset = _parse_loosely(body, lim)
-    return _columns(device_id, points, preset, tz, now_ms, lim)
+    return _columns(device_id, points, preset, now_ms, lim)
 
 
 def _check_size(n: int, limits: IngestLimits) -> None:
@@ -274,14 +269,13 @@ def _columns(
     device_id: uuid.UUID,
     points: list[Any],
     preset: dict[int, Rejected],
-    tz: Any,
     now_ms: int,
     limits: IngestLimits,
 ) -> ParsedBatch:
     n = len(points)
     code = np.zeros(n, dtype=np.int8)
     if preset:
-        filler = TrackPointIn(t=datetime.fromtimestamp(now_ms / 1000, tz=tz), lat=0.0, lon=0.0)
+        filler = TrackPointIn(t=datetime.fromtimestamp(now_ms / 1000, tz=UTC), lat=0.0, lon=0.0)
         points = [filler if p is None else p for p in points]
         code[list(preset)] = 1
     t_ms = np.rint(np.array([p.t.timestamp() for p in points], dtype=np.float64) * 1000.0).astype(np.int64)
@@ -320,7 +314,6 @@ def _columns(
         rejected=rejected,
         repeated=int(good.size - keep.size),
         t_ms=unique_t,
-        local_day=local_days(unique_t, tz),
         lat=lat[keep],
         lon=lon[keep],
         accuracy_m=acc[keep],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +33,7 @@ class TrackIngestService:
             raise NotFound("tenant not found")
         policy = tenant_settings(tenant.timezone, tenant.settings)
         limits = IngestLimits(future_tolerance_s=policy.max_clock_skew_s)
-        batch = self._parse(body, ZoneInfo(policy.timezone), int(now.timestamp() * 1000), limits)
+        batch = self._parse(body, int(now.timestamp() * 1000), limits)
         await self._check_device(batch)
         stored = await TrackRepository(self.session).insert(
             self.principal.tenant_id, self.principal.user_id, batch.device_id, batch
@@ -46,9 +45,9 @@ class TrackIngestService:
         )
 
     @staticmethod
-    def _parse(body: bytes, tz: ZoneInfo, now_ms: int, limits: IngestLimits) -> ParsedBatch:
+    def _parse(body: bytes, now_ms: int, limits: IngestLimits) -> ParsedBatch:
         try:
-            return parse_batch(body, tz, now_ms, limits)
+            return parse_batch(body, now_ms, limits)
         except BatchRefused as exc:
             if exc.kind == "too_many_points":
                 raise PayloadTooLarge(exc.message, extra={"max_points": limits.max_points}) from exc

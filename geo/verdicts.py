@@ -3,7 +3,7 @@ against its customer's geofence, the rep's previous fix and the tenant's thresho
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,10 +15,12 @@ from api.tenancy.models import Tenant
 from api.tenancy.policy import tenant_settings
 from api.visits.models import Visit
 from geo.checkin import CheckInThresholds, CustomerSite, Fix, PreviousFix, evaluate_check_in
-from geo.models import TrackPoint
+from geo.track_repository import TrackRepository
 from sync.entities import Actor, EntitySpec
 
 PREVIOUS_VISITS_LOOKED_AT = 20
+#: How far back the rep's track is searched for the fix before a check-in.
+PREVIOUS_FIX_WINDOW = timedelta(days=2)
 
 
 def _fix(data: dict[str, Any]) -> Fix:
@@ -36,19 +38,9 @@ def _fix(data: dict[str, Any]) -> Fix:
 async def previous_fix(session: AsyncSession, visit: Any, at: datetime) -> PreviousFix | None:
     """The rep's latest fix before ``at``: a track point or another visit's check-in."""
     best: PreviousFix | None = None
-    # Only the rep-days around ``at`` (any zone's calendar day is within a day of the UTC one),
-    # newest first along the rep-day index: an older fix says nothing about speed anyway.
-    utc_day = at.astimezone(UTC).date()
-    point = await session.scalar(
-        select(TrackPoint)
-        .where(
-            TrackPoint.tenant_id == visit.tenant_id,
-            TrackPoint.rep_id == visit.rep_id,
-            TrackPoint.local_date.between(utc_day - timedelta(days=1), utc_day + timedelta(days=1)),
-            TrackPoint.t_ms < int(at.timestamp() * 1000),
-        )
-        .order_by(TrackPoint.local_date.desc(), TrackPoint.t_ms.desc())
-        .limit(1)
+    # Only the last two days: an older fix says nothing about speed anyway.
+    point = await TrackRepository(session).latest_before(
+        visit.tenant_id, visit.rep_id, at, at - PREVIOUS_FIX_WINDOW
     )
     if point is not None:
         best = PreviousFix(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from geo.models import TrackPoint
+from geo.audit_service import day_bounds
+from geo.track_repository import TrackRepository
 from tests.factories import login
 from tests.geo_api.helpers import local_day, local_time, point, post_points
 
@@ -43,14 +43,20 @@ async def test_read_and_change_settings(client, world, session_factory) -> None:
     assert other["timezone"] == "Europe/London"
     assert other["geofence_radius_m"] == 150.0
 
-    # New points fall on Paris days: 06:30 in Shanghai is still the evening before in Paris.
+    # Days are now Paris days: 06:30 in Shanghai is still the evening before in Paris.
     day = local_day(2)
     early = local_time(day, 6, 30)
     r = await post_points(client, rep, [point(early, 31.2, 121.4)])
     assert r.json()["accepted"] == 1
+    paris = ZoneInfo("Europe/Paris")
     async with session_factory() as s:
-        (stored,) = list(await s.scalars(select(TrackPoint)))
-    assert stored.local_date == day - timedelta(days=1)
+        repo = TrackRepository(s)
+        on_day = await repo.day(world.tenant_a, world.users["rep1"], *day_bounds(day, paris))
+        day_before = await repo.day(
+            world.tenant_a, world.users["rep1"], *day_bounds(day - timedelta(days=1), paris)
+        )
+    assert len(on_day) == 0
+    assert day_before.t_ms.tolist() == [int(early.timestamp() * 1000)]
 
 
 async def test_bad_settings_are_refused(client, world) -> None:
