@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import OpenAPIMediaType as SpecMediaType
 from litestar.openapi.spec import Operation, RequestBody
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.guards import provide_principal, requires_manager
@@ -85,7 +85,7 @@ class TrackController(Controller):
         ),
     )
     async def ingest(
-        self, request: Request, session: AsyncSession, principal: Principal
+        self, request: Request, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> TrackIngestResult:
         body = await request.body()
         return await TrackIngestService(session, principal).ingest(body, utcnow())
@@ -126,12 +126,12 @@ class RouteAuditController(Controller):
     async def audit(
         self,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
-        rep_id: uuid.UUID,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        rep_id: FromPath[uuid.UUID],
         day: Annotated[str, Parameter(description="YYYY-MM-DD, optionally .json, .geojson or .png")],
-        width: Width = 1200,
-        height: Height = 900,
+        width: FromQuery[Width] = 1200,
+        height: FromQuery[Height] = 900,
     ) -> Response[RouteAudit]:
         when, fmt = _split_suffix(day)
         rep_day = await RouteAuditService(session, principal).audit(rep_id, when)
@@ -160,13 +160,13 @@ class DailyReportController(Controller):
     async def report(
         self,
         request: Request,
-        session: AsyncSession,
-        principal: Principal,
-        rep_id: uuid.UUID,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        rep_id: FromPath[uuid.UUID],
         day: Annotated[str, Parameter(description="YYYY-MM-DD, a calendar date in the tenant's zone")],
-        format: ReportFormat | None = None,
-        width: Width = 1200,
-        height: Height = 900,
+        format: FromQuery[ReportFormat | None] = None,
+        width: FromQuery[Width] = 1200,
+        height: FromQuery[Height] = 900,
     ) -> Response[DailyReport]:
         when = parse_day(day)
         prefers_html = request.accept.best_match([MediaType.JSON, MediaType.HTML]) == MediaType.HTML
