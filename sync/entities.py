@@ -14,6 +14,7 @@ from typing import Any
 from api.accounts.models import User
 from api.customers.models import Customer
 from api.db.base import Base
+from api.expenses.approval import REVIEW_DECISIONS, REVIEWABLE
 from api.expenses.models import Expense
 from api.lib.values import (
     ActionKind,
@@ -73,6 +74,9 @@ class EntitySpec:
     #: Fields a rep may no longer change once the row is locked (see ``locked``).
     lock_fields: frozenset[str] = frozenset()
     locked: Callable[[Values], bool] | None = None
+    #: Field rules that depend on the rest of the row (ignore clocks):
+    #: ``{field: fn(row before the mutation, new value, actor) -> refusal code or None}``.
+    guards: dict[str, Callable[[Values, Any, Actor], str | None]] = field(default_factory=dict)
     #: Server-filled defaults on create: fn(values, actor) -> updates.
     on_create: Callable[[Values, Actor], Values] | None = None
     #: Rep who owns the row (its scope); for children the parent's owner is used instead.
@@ -139,6 +143,15 @@ def expense_status_allowed(old: str | None, new: str, actor: Actor) -> bool:
         return new in {"draft", "submitted"}
     allowed_from = _REP_EXPENSE_STATUS.get(new)
     return allowed_from is not None and old in allowed_from
+
+
+def expense_review_refusal(row: Values, review: Any, actor: Actor) -> str | None:
+    """A decision (approved / rejected) is taken on a submitted expense only, as with
+    ``POST /v1/expenses/{id}/review`` (:mod:`api.expenses.approval`): ``invalid_transition`` otherwise."""
+    decision = review.get("status") if isinstance(review, dict) else None
+    if decision in REVIEW_DECISIONS and row.get("status") not in REVIEWABLE:
+        return "invalid_transition"
+    return None
 
 
 def _expense_locked(values: Values) -> bool:
@@ -299,6 +312,7 @@ EXPENSE = EntitySpec(
     create_roles=frozenset({"rep", "manager", "admin", "system"}),
     delete_roles=frozenset({"rep", "manager", "admin", "system"}),
     transitions={"status": expense_status_allowed},
+    guards={"review": expense_review_refusal},
     lock_fields=frozenset(
         {"visit_id", "status", "merchant", "date", "total", "tax", "currency", "category_code", "notes"}
     ),

@@ -3,8 +3,8 @@
 Order of precedence for every field of an upsert:
 1. validation (a malformed mutation is rejected whole: ``validation_failed``);
 2. server authority: fields the writer's role may not write are refused (``read_only``);
-3. domain rules: immutable fields, locks after review (``locked``), forward-only status
-   (``invalid_transition``) — these ignore clocks;
+3. domain rules: immutable fields, locks after review (``locked``), forward-only status and
+   reviews of submitted expenses only (``invalid_transition``) — these ignore clocks;
 4. field-level last-writer-wins by HLC; a losing field keeps the server's value (``kept_server``),
    a winning field that replaced a value its client had not seen is reported as ``overwrote``.
 Deletes leave tombstones and win over concurrent edits; a deleted id is never resurrected.
@@ -178,6 +178,10 @@ def _merge_create(spec: EntitySpec, values: Values, actor: Actor) -> Decision:
         if not fs.writable_by(actor.role):
             conflicts.append(_refusal(spec, name, "read_only", None))
             continue
+        guard = spec.guards.get(name)
+        if guard is not None and (code := guard({}, value, actor)) is not None:
+            conflicts.append(_refusal(spec, name, code, None))
+            continue
         rule = spec.transitions.get(name)
         if rule is not None and not rule(None, value, actor):
             conflicts.append(_refusal(spec, name, "invalid_transition", None))
@@ -223,6 +227,10 @@ def _merge_update(
         if locked and name in spec.lock_fields:
             if value != old:
                 conflicts.append(_refusal(spec, name, "locked", current))
+            continue
+        guard = spec.guards.get(name)
+        if guard is not None and (code := guard(current.values, value, actor)) is not None:
+            conflicts.append(_refusal(spec, name, code, current))
             continue
         rule = spec.transitions.get(name)
         if rule is not None:

@@ -17,6 +17,10 @@ SUBMIT_REQUIRES = ("date", "total", "currency", "category_code")
 #: Statuses an expense can be submitted from (``processing``: its receipt is still being read;
 #: ``submitted`` again is a harmless retry).
 SUBMITTABLE = frozenset({"draft", "needs_review", "rejected", "submitted"})
+#: Statuses an expense can be approved or rejected from (by REST or by a manager's sync push).
+REVIEWABLE = frozenset({"submitted"})
+#: Review statuses that decide an expense (and move its status to the same value).
+REVIEW_DECISIONS = frozenset({"approved", "rejected"})
 
 
 def _wrong_status(action: str, status: str) -> Conflict:
@@ -45,7 +49,7 @@ def check_review(
         raise Forbidden("Only the rep's manager or an admin can review")
     if expense.rep_id == reviewer_id and reviewer_role != "admin":
         raise Forbidden("Managers cannot review their own expenses")
-    if expense.status != "submitted":
+    if expense.status not in REVIEWABLE:
         raise _wrong_status("reviewed", expense.status)
     if decision == "rejected" and not (comment or "").strip():
         raise ValidationFailed(

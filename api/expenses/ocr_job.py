@@ -61,7 +61,8 @@ from sync.writer import SyncWriter
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 KIND = "ocr.receipt"
-#: Longest OCR of one receipt, seconds (the extraction is then ``unreadable`` with ``ocr_timeout``).
+#: Longest OCR of one receipt in CPU seconds, tesseract included (the extraction is then ``unreadable``
+#: with ``ocr_timeout``); on a busy machine the wall clock stops it at three times that.
 OCR_TIMEOUT_S = 60.0
 SERVER = Actor(user_id=None, role="system")
 

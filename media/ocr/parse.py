@@ -106,7 +106,7 @@ def date_candidates(
     first = True
     for line in lines:
         keyword = _DATE_KEYWORD.search(line.upper) is not None
-        for found in find_dates(line.text, day_first=day_first, allow_compact=keyword):
+        for found in find_dates(line.text, day_first=day_first, allow_compact=keyword, allow_misread=True):
             score = 0.55 * found.certainty
             if keyword:
                 score += 0.25

@@ -17,6 +17,7 @@ import msgspec
 from PIL import Image
 
 from media.ocr import preprocess as pp
+from media.ocr.budget import Budget
 from media.ocr.candidates import vote
 from media.ocr.categorize import CategoryRules, suggest_category
 from media.ocr.load import DEFAULT_MAX_PAGES, DEFAULT_MAX_PIXELS, LoadError, load_pages
@@ -66,21 +67,6 @@ _DATE_RESCUE_BELOW = 0.5
 #: (label, tesseract page segmentation mode) of the extra reads: 4 reads single columns, which
 #: separates a date from a neighbouring field; 11 finds sparse text, e.g. a faint date on its own.
 _DATE_RESCUE_READS = (("date-psm4", 4), ("date-psm11", 11))
-
-
-class _Clock:
-    def __init__(self, budget: float) -> None:
-        self.started = time.perf_counter()
-        self.deadline = self.started + budget
-        self.timings: dict[str, float] = {}
-
-    def remaining(self) -> float:
-        return self.deadline - time.perf_counter()
-
-    def add(self, name: str, since: float) -> float:
-        now = time.perf_counter()
-        self.timings[name] = round(self.timings.get(name, 0.0) + now - since, 4)
-        return now
 
 
 class _Read(msgspec.Struct):
@@ -141,7 +127,7 @@ def _shift(lines: Sequence[OcrLine], dy: int) -> list[OcrLine]:
 
 
 def _read_page(
-    image: Image.Image, *, start_languages: str | None, clock: _Clock, timeout: float, passes: int
+    image: Image.Image, *, start_languages: str | None, clock: Budget, timeout: float, passes: int
 ) -> tuple[list[_Read], str, int, str | None, Image.Image | None]:
     """OCR one page image: the reads, the languages used, the rotation applied, why it was skipped
     (`blank_image` for an empty page, `no_text` for noise or texture; None when it was read) and
@@ -161,8 +147,8 @@ def _read_page(
 
     def ocr(img: Image.Image, langs: str) -> OcrPage:
         nonlocal since
-        limit = min(timeout, max(1.0, clock.remaining()))
-        page = recognize(img, languages=langs, psm=6, timeout=limit)
+        with clock.tesseract():
+            page = recognize(img, languages=langs, psm=6, timeout=clock.call_limit(timeout))
         since = clock.add("ocr", since)
         return page
 
@@ -172,7 +158,8 @@ def _read_page(
     chinese = start_languages is None and _mentions_yuan(first)
     landscape = scaled.width > scaled.height * 1.25
     if first.mean_confidence < _GOOD_MEAN_CONFIDENCE or landscape or not first.lines:
-        orientation = detect_orientation(scaled, timeout=min(timeout, max(1.0, clock.remaining())))
+        with clock.tesseract():
+            orientation = detect_orientation(scaled, timeout=clock.call_limit(timeout))
         since = clock.add("ocr", since)
         turns: list[int] = []
         if orientation is not None and orientation.rotate and orientation.orientation_confidence >= 0.5:
@@ -208,7 +195,7 @@ def _date_rescue(
     image: Image.Image,
     languages: str,
     *,
-    clock: _Clock,
+    clock: Budget,
     timeout: float,
     default_currency: str,
     day_first: bool,
@@ -222,8 +209,8 @@ def _date_rescue(
             break
         since = time.perf_counter()
         try:
-            limit = min(timeout, max(1.0, clock.remaining()))
-            page = recognize(image, languages=languages, psm=psm, timeout=limit)
+            with clock.tesseract():
+                page = recognize(image, languages=languages, psm=psm, timeout=clock.call_limit(timeout))
         except (OcrTimeout, OcrError):
             break
         finally:
@@ -255,10 +242,12 @@ def extract_receipt(
 
     `languages`: "auto" (English, switching to Chinese + English when the page looks Chinese),
     or e.g. ["chi_sim", "eng"] / "eng". `day_first` defaults from the currency (month first for USD).
-    `timeout` bounds the whole extraction; each tesseract call gets what is left. Bad input never
-    raises: the result is `unreadable` with a `reason` from `REASONS`.
+    `timeout` bounds the whole extraction in CPU seconds (its own and tesseract's, so a busy machine
+    does not cut reads short), with a wall-clock backstop of `budget.WALL_FACTOR` times that; each
+    tesseract call gets what is left. `timings` holds wall seconds per stage, `total`, and `cpu`.
+    Bad input never raises: the result is `unreadable` with a `reason` from `REASONS`.
     """
-    clock = _Clock(timeout)
+    clock = Budget(timeout)
     engine = engine_version()
     currency = default_currency.upper()
     order_day_first = day_first if day_first is not None else currency not in _MONTH_FIRST_CURRENCIES
@@ -275,7 +264,7 @@ def extract_receipt(
         rotation: int = 0,
         labels: tuple[str, ...] = (),
     ) -> ReceiptExtraction:
-        clock.timings["total"] = round(time.perf_counter() - clock.started, 4)
+        clock.total()
         return ReceiptExtraction(
             engine=engine,
             fields=fields,

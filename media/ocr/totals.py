@@ -16,6 +16,10 @@ _BASE = {Kind.TOTAL_FINAL: 0.6, Kind.TOTAL: 0.45}
 _ZERO = Decimal("0.00")
 _MAX_TOTAL = Decimal("1000000")
 _DERIVED = 0.3
+#: Added to a value that only arithmetic produced when it is also printed, without a total keyword,
+#: on a line of the summary (the total line whose keyword OCR garbled, e.g. "otal Sales: 100.90").
+_PRINTED = 0.1
+_SUMMARY_KINDS = (Kind.SUBTOTAL, Kind.TOTAL, Kind.TOTAL_FINAL, Kind.ROUNDING, Kind.TENDERED, Kind.CHANGE)
 
 
 class Money(msgspec.Struct, frozen=True):
@@ -55,7 +59,8 @@ def total_candidates(lines: Sequence[ReceiptLine], *, item_sum: Decimal | None =
     A value starts from the keyword of the line it is printed on (a final total beats a plain one)
     and gains for every independent piece of arithmetic it satisfies: paid minus change, subtotal
     plus tax (with rounding and discount), a rounding step from an earlier total, the sum of the
-    items. A value that only arithmetic produces (the total line was misread) is a candidate too.
+    items. A value that only arithmetic produces (the total line was misread) is a candidate too,
+    a little stronger when that value is printed on an unlabelled line of the summary.
     """
     base: dict[Decimal, float] = {}
     first_line: dict[Decimal, int] = {}
@@ -129,12 +134,15 @@ def total_candidates(lines: Sequence[ReceiptLine], *, item_sum: Decimal | None =
     if item_sum is not None and item_sum in base:
         relations.setdefault(item_sum, set()).add("items")
 
+    printed = _unlabelled_summary_amounts(lines)
     scores: dict[Decimal, float] = {}
     for value, start in base.items():
         related = relations.get(value, set())
         if start == _DERIVED and not related:
             continue
         score = start + 0.2 * min(2, len(related)) + 0.05 * min(seen.get(value, 1) - 1, 2)
+        if value not in seen and value in printed:
+            score += _PRINTED
         scores[value] = score
     keyword_values = [v for v in scores if v in seen]
     if keyword_values:
@@ -164,3 +172,16 @@ def total_candidates(lines: Sequence[ReceiptLine], *, item_sum: Decimal | None =
     ]
     candidates.sort(key=lambda c: (-c.score, -c.line))
     return candidates
+
+
+def _unlabelled_summary_amounts(lines: Sequence[ReceiptLine]) -> set[Decimal]:
+    """Amounts on lines without a total, payment or adjustment keyword, from the first summary line on."""
+    start = min((ln.index for ln in lines if ln.kind in _SUMMARY_KINDS and ln.amounts), default=None)
+    if start is None:
+        return set()
+    return {
+        amount.value
+        for ln in lines
+        if ln.index >= start and ln.kind in (Kind.OTHER, Kind.TAX)
+        for amount in ln.amounts
+    }

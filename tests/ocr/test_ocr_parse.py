@@ -126,6 +126,22 @@ def test_total_selection(text: str, total: str) -> None:
     assert _fields(text)["total"] == total
 
 
+def test_derived_total_printed_in_the_summary_wins() -> None:
+    # The total's keyword was misread ("otal"). Arithmetic allows several amounts (the subtotal with or
+    # without rounding and discount; cash less a faintly printed change); the one printed wins.
+    rows = [
+        ("SHOP", 0.9),
+        ("Total Sales (Excluding GST): 95.17", 0.9),
+        ("Discount : 0.60", 0.9),
+        ("Rounding : 0.02", 0.9),
+        ("otal Sales (Inclusive of GST): 100.90", 0.7),
+        ("CASH : 107.00", 0.6),
+        ("Change : 6.10", 0.6),
+    ]
+    parsed = parse_lines([OcrLine(text, confidence) for text, confidence in rows], default_currency="MYR")
+    assert parsed.value("total") == "100.90"
+
+
 def test_items_that_check_themselves_back_their_sum_as_total() -> None:
     text = "SHOP\nDESC QTY PRICE AMOUNT\nPEN 2 X 1.25 2.50\nBOOK 1 X 10.00 10.00\nTOTAL 12.50\nTOTAL 21.50"
     assert _fields(text)["total"] == "12.50"
@@ -251,6 +267,21 @@ def test_word_confidence_of_the_amount_counts() -> None:
 def test_future_date_loses_to_a_plausible_one() -> None:
     text = "SHOP\nDate: 12/03/2018\nValid until 01/01/2099\nTOTAL 5.00"
     assert _fields(text, today=dt.date(2018, 3, 20))["date"] == "2018-03-12"
+
+
+@pytest.mark.parametrize(
+    ("line", "iso"),
+    [
+        ("2703/2018", "2018-03-27"),  # a separator lost
+        ("Date: 63/09/2017", "2017-09-03"),  # a faint 0 read as 6
+    ],
+)
+def test_misread_dates_are_taken_when_nothing_better(line: str, iso: str) -> None:
+    assert _fields(f"SHOP\n{line}\nTOTAL 5.00")["date"] == iso
+
+
+def test_misread_date_loses_to_a_clean_one() -> None:
+    assert _fields("SHOP\nDate: 12/03/2018\nREF 0102/2018\nTOTAL 5.00")["date"] == "2018-03-12"
 
 
 def test_month_first_when_asked() -> None:

@@ -17,10 +17,11 @@ from media.ocr.flags import ReceiptRecord, compute_flags
 from media.ocr.hashes import receipt_hashes
 from media.ocr.types import ReceiptExtraction
 
-# Reached on 2026-11-23 (tesseract 5.3.0): total 56/60, date 57/60 (a second look at weak dates),
-# merchant 56/60.
-TOTAL_FLOOR = 56
-DATE_FLOOR = 57
+# Reached on 2026-11-23 (tesseract 5.3.0, the same counts in repeated runs: tesseract is
+# deterministic for the same input and the budget counts CPU, so load does not cut reads short):
+# total 57/60, date 59/60, merchant 56/60.
+TOTAL_FLOOR = 57
+DATE_FLOOR = 59
 MERCHANT_FLOOR = 56
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]

@@ -102,6 +102,28 @@ def test_not_dates(text: str) -> None:
     assert find_dates(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2703/2018", "2018-03-27"),
+        ("27/032018", "2018-03-27"),
+        ("63/09/2017", "2017-09-03"),
+        ("03/69/2017", "2017-09-03"),
+        ("83/03/2017", "2017-03-03"),
+    ],
+)
+def test_misread_dates_only_when_asked(text: str, iso: str) -> None:
+    assert find_dates(text) == []
+    found = find_dates(text, allow_misread=True)
+    assert [f.value.isoformat() for f in found] == [iso]
+    assert found[0].certainty < find_dates("27/03/2018")[0].certainty
+
+
+@pytest.mark.parametrize("text", ["32/13/2018", "1234/2018", "42/09/2017", "TEL 07-2614733", "12345/2018"])
+def test_misread_dates_stay_within_reason(text: str) -> None:
+    assert find_dates(text, allow_misread=True) == []
+
+
 def test_compact_date_only_when_asked() -> None:
     assert find_dates("20180102") == []
     assert find_dates("20180102", allow_compact=True)[0].value == dt.date(2018, 1, 2)

@@ -9,6 +9,8 @@ import pytest
 from litestar.exceptions import LitestarException
 from sqlalchemy.exc import OperationalError
 
+from api.db.engine import write_session
+from tests.factories import write_system
 from tests.sync.helpers import Phone, stamp
 
 NOW_MS = int(time.time() * 1000)
@@ -695,6 +697,70 @@ async def test_expense_locked_for_the_rep_after_approval(client, world) -> None:
     await rep.pull_all()
     data = rep.replica[("expense", str(eid))]
     assert (data["total"], data["status"]) == ("12.50", "approved")
+
+
+async def _rep_expense(rep: Phone, status: str, *, hlc: str) -> uuid.UUID:
+    eid = uuid.uuid4()
+    fields = {"merchant": "Cafe", "total": "12.50", "currency": "CNY", "status": status}
+    r = (await rep.push([rep.mutation("expense", eid, fields, hlc=hlc)])).json()
+    assert r["results"][0]["status"] == "applied", r
+    return eid
+
+
+async def _review_by_sync(manager: Phone, eid: uuid.UUID, decision: str, *, hlc: str) -> dict:
+    review = {"status": decision, "comment": "checked"}
+    r = await manager.push([manager.mutation("expense", eid, {"review": review}, hlc=hlc)])
+    assert r.status_code == 200, r.text
+    return r.json()["results"][0]
+
+
+async def test_manager_approves_a_submitted_expense_through_sync(client, world) -> None:
+    rep = await Phone.sign_in(client, "rep1")
+    manager = await Phone.sign_in(client, "manager1")
+    eid = await _rep_expense(rep, "submitted", hlc=stamp(NOW_MS))
+    res = await _review_by_sync(manager, eid, "approved", hlc=stamp(NOW_MS + 5, node="m"))
+    assert res["status"] == "applied", res
+    got = (await client.get(f"/v1/expenses/{eid}", headers=rep.headers)).json()
+    assert got["status"] == "approved"
+    assert (got["review"]["status"], got["review"]["by"]) == ("approved", str(world.users["manager1"]))
+
+
+async def test_manager_review_through_sync_needs_a_submitted_expense(client, world, session_factory) -> None:
+    # Same rule as POST /v1/expenses/{id}/review: only a submitted expense is decided.
+    rep = await Phone.sign_in(client, "rep1")
+    manager = await Phone.sign_in(client, "manager1")
+    cases = [(s, d) for s in ("draft", "needs_review") for d in ("approved", "rejected")]
+    for index, (status, decision) in enumerate(cases):
+        eid = await _rep_expense(rep, "draft", hlc=stamp(NOW_MS + 10 * index))
+        if status != "draft":  # needs_review is the server's move (a receipt was read)
+            async with write_session(session_factory) as session:
+                await write_system(session, world.tenant_a, "expense", eid, {"status": status})
+        before = (await client.get(f"/v1/expenses/{eid}", headers=rep.headers)).json()
+        res = await _review_by_sync(manager, eid, decision, hlc=stamp(NOW_MS + 10 * index + 5, node="m"))
+        assert res["status"] == "rejected", (status, decision, res)
+        assert (res["error"]["code"], res["error"]["field"]) == ("invalid_transition", "review")
+        assert [(c["field"], c["code"]) for c in res["conflicts"]] == [("review", "invalid_transition")]
+        after = (await client.get(f"/v1/expenses/{eid}", headers=rep.headers)).json()
+        assert (after["status"], after["review"], after["version"]) == (status, None, before["version"])
+        review = {"status": decision, "comment": "checked"}
+        rest = await client.post(f"/v1/expenses/{eid}/review", json=review, headers=manager.headers)
+        assert (rest.status_code, rest.json()["code"]) == (409, res["error"]["code"])
+
+
+async def test_approved_expense_is_not_reviewed_again_through_sync(client, world) -> None:
+    rep = await Phone.sign_in(client, "rep1")
+    manager = await Phone.sign_in(client, "manager1")
+    eid = await _rep_expense(rep, "submitted", hlc=stamp(NOW_MS))
+    first = await _review_by_sync(manager, eid, "approved", hlc=stamp(NOW_MS + 5, node="m"))
+    assert first["status"] == "applied", first
+    approved = (await client.get(f"/v1/expenses/{eid}", headers=rep.headers)).json()
+    # Locked once approved: neither a second approval nor a late rejection changes it.
+    for offset, decision in ((6, "approved"), (7, "rejected")):
+        res = await _review_by_sync(manager, eid, decision, hlc=stamp(NOW_MS + offset, node="m"))
+        assert res["status"] == "rejected", res
+        assert res["error"]["code"] == "invalid_transition"
+    after = (await client.get(f"/v1/expenses/{eid}", headers=rep.headers)).json()
+    assert after == approved
 
 
 async def test_cursor_from_another_tenant_or_with_a_forged_position_is_invalid(client, world) -> None:
