@@ -50,6 +50,10 @@ def _start_server(db_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes],
         "FIELDLINE_VAR_DIR": str(tmp_path),
         "FIELDLINE_RUN_WORKER": "0",
         "FIELDLINE_LOG_LEVEL": "WARNING",
+        # Pullers here poll back to back to widen the window for a late commit; the per-user sync
+        # limit (its own tests are in tests/security) would turn that into 429s.
+        "FIELDLINE_SYNC_RATE_LIMIT": "1000000",
+        "FIELDLINE_RATE_LIMIT": "1000000",
         "PYTHONPATH": str(ROOT),
     }
     cmd = [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--workers", "2", "--port", str(port)]
