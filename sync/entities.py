@@ -146,10 +146,16 @@ def expense_status_allowed(old: str | None, new: str, actor: Actor) -> bool:
 
 
 def expense_review_refusal(row: Values, review: Any, actor: Actor) -> str | None:
-    """A decision (approved / rejected) is taken on a submitted expense only, as with
-    ``POST /v1/expenses/{id}/review`` (:mod:`api.expenses.approval`): ``invalid_transition`` otherwise."""
+    """A decision (approved / rejected) follows ``POST /v1/expenses/{id}/review``
+    (:mod:`api.expenses.approval`): a manager never decides their own expense (``forbidden``; an
+    admin may), and only a submitted expense is decided (``invalid_transition``)."""
     decision = review.get("status") if isinstance(review, dict) else None
-    if decision in REVIEW_DECISIONS and row.get("status") not in REVIEWABLE:
+    if decision not in REVIEW_DECISIONS:
+        return None
+    owner = row.get("rep_id", actor.user_id)
+    if actor.role not in {"admin", "system"} and owner == actor.user_id:
+        return "forbidden"
+    if row.get("status") not in REVIEWABLE:
         return "invalid_transition"
     return None
 

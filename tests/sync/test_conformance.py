@@ -763,6 +763,27 @@ async def test_approved_expense_is_not_reviewed_again_through_sync(client, world
     assert after == approved
 
 
+async def test_a_manager_cannot_approve_their_own_expense_through_sync(client, world) -> None:
+    # As POST /v1/expenses/{id}/review (403): a manager's own expense is decided by someone else.
+    manager = await Phone.sign_in(client, "manager1")
+    eid = await _rep_expense(manager, "submitted", hlc=stamp(NOW_MS))
+    before = (await client.get(f"/v1/expenses/{eid}", headers=manager.headers)).json()
+    assert before["rep_id"] == str(world.users["manager1"])
+    for offset, decision in ((5, "approved"), (6, "rejected")):
+        res = await _review_by_sync(manager, eid, decision, hlc=stamp(NOW_MS + offset, node="m"))
+        assert res["status"] == "rejected", res
+        assert (res["error"]["code"], res["error"]["field"]) == ("forbidden", "review")
+    after = (await client.get(f"/v1/expenses/{eid}", headers=manager.headers)).json()
+    assert after == before
+    rest = await client.post(
+        f"/v1/expenses/{eid}/review", json={"status": "approved", "comment": "mine"}, headers=manager.headers
+    )
+    assert (rest.status_code, rest.json()["code"]) == (403, "forbidden")
+    admin = await Phone.sign_in(client, "admin")
+    res = await _review_by_sync(admin, eid, "approved", hlc=stamp(NOW_MS + 7, node="a"))
+    assert res["status"] == "applied", res
+
+
 async def test_cursor_from_another_tenant_or_with_a_forged_position_is_invalid(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     rep_b = await Phone.sign_in(client, "rep_b")
