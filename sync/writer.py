@@ -175,8 +175,7 @@ class SyncWriter:
         missing = sorted(i for i in ids if (spec.name, i) not in self._rows)
         if not missing:
             return
-        model: Any = spec.model
-        for row in await load_rows(self.session, spec, model.id.in_(missing), lock=lock and self.lock_rows):
+        for row in await load_rows(self.session, spec, "id", missing, lock=lock and self.lock_rows):
             self._rows[(spec.name, row.id)] = row
         self._absent.update((spec.name, i) for i in missing if (spec.name, i) not in self._rows)
 
