@@ -136,15 +136,27 @@ def _stamp_review(value: Any, actor: Actor, now_iso: str) -> Any:
     return value
 
 
+#: An upsert's fields after :func:`validate_fields`: ``(column values, error or None)``.
+Checked = tuple[Values, dict[str, Any] | None]
+
+
 def merge(
-    spec: EntitySpec, current: Current | None, incoming: Incoming, actor: Actor, *, now_iso: str
+    spec: EntitySpec,
+    current: Current | None,
+    incoming: Incoming,
+    actor: Actor,
+    *,
+    now_iso: str,
+    checked: Checked | None = None,
 ) -> Decision:
-    """Decide the effect of one mutation on one row. Pure: no I/O, no clock reads."""
+    """Decide the effect of one mutation on one row. Pure: no I/O, no clock reads.
+
+    ``checked``: the result of :func:`validate_fields` for this upsert, when the caller has it."""
     if incoming.op == "delete":
         return _merge_delete(spec, current, actor)
     if incoming.op != "upsert":
         return Decision.reject("validation_failed", f"unknown op {incoming.op!r}", "op")
-    values, error = validate_fields(spec, incoming.fields)
+    values, error = checked if checked is not None else validate_fields(spec, incoming.fields)
     if error:
         return Decision(status="rejected", error=error)
     if "review" in values:

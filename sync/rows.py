@@ -22,9 +22,9 @@ from typing import Any
 
 import msgspec
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, Column, Table, Uuid, any_, bindparam, insert, select, update
+from sqlalchemy import JSON, Column, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -112,24 +112,35 @@ def _json_text(value: Any) -> str | None:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_LOADS: dict[tuple[str, str, bool, str], tuple[Any, tuple[str, ...]]] = {}
+_LOADS: dict[tuple[str, str, bool], Any] = {}
 
 
-def _load_statement(table: Table, column: str, lock: bool, dialect: str) -> tuple[Any, tuple[str, ...]]:
-    key = (table.name, column, lock, dialect)
-    built = _LOADS.get(key)
-    if built is None:
-        columns = _plain_columns(table)
-        if dialect == "postgresql":
-            # One array parameter, whatever the number of ids: one prepared statement, reused.
-            where = table.c[column] == any_(bindparam("ids", type_=ARRAY(Uuid())))
-        else:
-            where = table.c[column].in_(bindparam("ids", expanding=True))
-        stmt = select(*columns).where(where)
-        if lock and dialect == "postgresql":
-            stmt = stmt.order_by(table.c.id).with_for_update()
-        built = _LOADS[key] = (stmt, tuple(c.name for c in columns))
-    return built
+def _load_statement(table: Table, column: str, lock: bool) -> Any:
+    """SQLite: ``column IN (…)``, one parameter per id."""
+    key = (table.name, column, lock)
+    stmt = _LOADS.get(key)
+    if stmt is None:
+        where = table.c[column].in_(bindparam("ids", expanding=True))
+        stmt = _LOADS[key] = select(*_plain_columns(table)).where(where)
+    return stmt
+
+
+_PG_LOADS: dict[tuple[str, str, bool], str] = {}
+
+
+def _pg_load_sql(table: Table, column: str, lock: bool) -> str:
+    """PostgreSQL: ``column = ANY($1)``, one array parameter whatever the number of ids (one
+    prepared statement, reused), read straight from the driver: its values are the ones the
+    column types would give (aware UTC datetimes, UUIDs, decoded JSON)."""
+    key = (table.name, column, lock)
+    sql = _PG_LOADS.get(key)
+    if sql is None:
+        columns = ", ".join(f'"{c.name}"' for c in _plain_columns(table))
+        sql = f'SELECT {columns} FROM "{table.name}" WHERE "{column}" = ANY($1::uuid[])'
+        if lock:
+            sql += " ORDER BY id FOR UPDATE"
+        _PG_LOADS[key] = sql
+    return sql
 
 
 async def load_rows(
@@ -139,9 +150,19 @@ async def load_rows(
     ``lock``)."""
     if not ids:
         return []
-    stmt, names = _load_statement(_table(spec), column, lock, _dialect(session))
+    table = _table(spec)
+    if _dialect(session) == "postgresql":
+        import asyncpg
+
+        raw = await _raw_connection(session)
+        try:
+            records = await raw.fetch(_pg_load_sql(table, column, lock), list(ids))
+        except asyncpg.PostgresError as exc:
+            raise _db_error(f"SELECT {table.name}", exc) from exc
+        return [RowView(spec, dict(record)) for record in records]
     connection = await session.connection()
-    result = await connection.execute(stmt, {"ids": sorted(ids)})
+    result = await connection.execute(_load_statement(table, column, lock), {"ids": sorted(ids)})
+    names = [c.name for c in _plain_columns(table)]
     return [RowView(spec, dict(zip(names, row, strict=True))) for row in result.all()]
 
 
@@ -221,8 +242,14 @@ async def bulk_insert(session: AsyncSession, table: Table, params: list[dict[str
 
 
 async def _raw_connection(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, inside the session's transaction."""
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    raw = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # SQLAlchemy begins the driver's transaction at its first statement: a statement sent
+        # straight to the driver before that would run (and release its row locks) on its own.
+        await connection.exec_driver_sql("SELECT 1")
+    return raw
 
 
 def _db_error(what: str, exc: Exception) -> Exception:

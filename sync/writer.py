@@ -23,7 +23,7 @@ from api.lib.clock import rfc3339, utcnow
 from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
-from sync.policy import Current, Decision, Incoming, merge
+from sync.policy import Checked, Current, Decision, Incoming, merge, validate_fields
 from sync.rows import RowView, Twins, bulk_insert, insert_rows, load_rows, new_row, refresh_twin, update_rows
 from sync.scope_moves import (
     CHILD_SPECS,
@@ -104,6 +104,14 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
     return None
 
 
+def _check(m: Incoming) -> Checked | None:
+    """An upsert's fields, validated (``None`` for a delete or an unknown entity)."""
+    spec = ENTITIES.get(m.entity)
+    if spec is None or m.op != "upsert":
+        return None
+    return validate_fields(spec, m.fields)
+
+
 class SyncWriter:
     def __init__(
         self,
@@ -126,26 +134,30 @@ class SyncWriter:
         self._absent: set[tuple[str, uuid.UUID]] = set()
         self._purged_through = 0
 
-    async def _load(self, mutations: Sequence[Incoming]) -> None:
-        """Read every row the batch needs, one query per entity type, locking targets in lock order."""
+    async def _load(self, mutations: Sequence[Incoming], checked: Sequence[Checked | None]) -> None:
+        """Read every row the batch needs, one query per entity type, locking targets in lock order.
+
+        ``checked`` holds each upsert's validated fields: the rows they refer to are read too."""
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
         refs: dict[str, set[uuid.UUID]] = defaultdict(set)
         moving_visits: set[uuid.UUID] = set()
-        for m in mutations:
+        for m, check in zip(mutations, checked, strict=True):
             spec = ENTITIES.get(m.entity)
             if spec is None:
                 continue
             wanted[m.entity].add(m.id)
-            fields = m.fields
-            if spec.parent and (pid := _uuid_or_none(fields.get(spec.parent[0]))):
+            if check is None or check[1] is not None:
+                continue  # a delete, or an upsert rejected by validation: it refers to nothing
+            values = check[0]
+            if spec.parent and (pid := _uuid_or_none(values.get(spec.parent[0]))):
                 wanted[spec.parent[1]].add(pid)
             if m.entity == "visit":
-                if cid := _uuid_or_none(fields.get("customer_id")):
+                if cid := _uuid_or_none(values.get("customer_id")):
                     refs["customer"].add(cid)
-                if "rep_id" in fields:
+                if "rep_id" in values:
                     moving_visits.add(m.id)
             for ref in ("rep_id", "assigned_rep_id"):
-                if uid := _uuid_or_none(fields.get(ref)):
+                if uid := _uuid_or_none(values.get(ref)):
                     refs["user"].add(uid)
         if self.session.sync_session.new or self.session.sync_session.dirty:
             await self.session.flush()  # rows are read and written with Core: let it see pending changes
@@ -221,13 +233,15 @@ class SyncWriter:
     async def apply(
         self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None
     ) -> list[Outcome]:
-        await self._load(mutations)
+        # Validation needs no rows: done first, its values also name the rows to read.
+        checked = [_check(m) for m in mutations]
+        await self._load(mutations, checked)
         now = utcnow()
         now_iso = rfc3339(now)
         outcomes: list[Outcome] = []
         pending: list[tuple[int, Pending]] = []
         for index, m in enumerate(mutations):
-            outcome, item = await self._decide(m, now, now_iso)
+            outcome, item = await self._decide(m, checked[index], now, now_iso)
             if skewed and skewed[index]:
                 outcome.notes.append("clock_skew")
             outcomes.append(outcome)
@@ -236,7 +250,9 @@ class SyncWriter:
         await self._persist(mutations, outcomes, pending, now)
         return outcomes
 
-    async def _decide(self, m: Incoming, now: Any, now_iso: str) -> tuple[Outcome, Pending | None]:
+    async def _decide(
+        self, m: Incoming, checked: Checked | None, now: Any, now_iso: str
+    ) -> tuple[Outcome, Pending | None]:
         spec = ENTITIES.get(m.entity)
         if spec is None:
             return Outcome(
@@ -284,7 +300,7 @@ class SyncWriter:
                 deleted=row.deleted_at is not None,
             )
             old_owner = row.scope_rep_id
-        decision = merge(spec, current, m, self.actor, now_iso=now_iso)
+        decision = merge(spec, current, m, self.actor, now_iso=now_iso, checked=checked)
         base = Outcome(
             decision.status, conflicts=decision.conflicts, error=decision.error, entity=spec.name, id=m.id
         )
@@ -316,18 +332,27 @@ class SyncWriter:
         if created:
             row = new_row(
                 spec,
-                {"id": m.id, "tenant_id": self.tenant_id, "version": 0, "field_meta": {}, "created_at": now},
+                {
+                    **decision.changes,
+                    "id": m.id,
+                    "tenant_id": self.tenant_id,
+                    "version": 0,
+                    "field_meta": {},
+                    "created_at": now,
+                    "updated_at": now,
+                    "scope_rep_id": new_owner,
+                },
             )
             self._rows[(spec.name, m.id)] = row
-        if decision.op == "delete":
-            row.deleted_at = now
-        else:
-            for name, value in decision.changes.items():
-                setattr(row, name, value)
-            if spec.name == "customer" and ({"lat", "lon"} & set(decision.changes) or created):
+            if spec.name == "customer":
                 row.location = point_wkt(row.lat, row.lon)
-            row.scope_rep_id = new_owner
-        row.updated_at = now
+        elif decision.op == "delete":
+            row.set_many({"deleted_at": now, "updated_at": now})
+        else:
+            row.set_many(decision.changes)
+            if spec.name == "customer" and {"lat", "lon"} & set(decision.changes):
+                row.location = point_wkt(row.lat, row.lon)
+            row.set_many({"scope_rep_id": new_owner, "updated_at": now})
         item = Pending(
             spec=spec,
             row=row,
