@@ -12,6 +12,7 @@ Deletes leave tombstones and win over concurrent edits; a deleted id is never re
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 from sync.entities import Actor, EntitySpec, Values
+from sync.fields import identity
 
 Op = Literal["create", "update", "delete", "none"]
 
@@ -104,21 +106,37 @@ def _failure(exc: Exception, raw: dict[str, Any]) -> dict[str, Any]:
     return {"code": "validation_failed", "message": text.split(" - at ")[0] or "invalid value", "field": name}
 
 
+_PLAIN: dict[str, frozenset[str]] = {}
+#: Values msgspec gives that are column values as they are (no check, no conversion).
+_SCALARS = frozenset({str, int, float, bool, uuid.UUID, dt.datetime, dt.date})
+
+
+def _plain(spec: EntitySpec) -> frozenset[str]:
+    """Fields stored as converted: no extra check, no column conversion."""
+    plain = _PLAIN.get(spec.name)
+    if plain is None:
+        plain = _PLAIN[spec.name] = frozenset(
+            name for name, fs in spec.fields.items() if fs.check is None and fs.to_column is identity
+        )
+    return plain
+
+
 def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict[str, Any] | None]:
     """Convert wire values to column values; the first invalid field rejects the mutation."""
-    if not all(isinstance(name, str) for name in raw):
-        return {}, {"code": "validation_failed", "message": "field names are strings", "field": None}
     try:
         parsed = msgspec.convert(raw, _shape(spec))
     except msgspec.ValidationError as exc:
+        if not all(isinstance(name, str) for name in raw):  # msgspec refuses them too
+            return {}, {"code": "validation_failed", "message": "field names are strings", "field": None}
         return {}, _failure(exc, raw)
     out: Values = {}
+    plain = _plain(spec)
     for name in raw:
-        fs = spec.fields[name]
         value = getattr(parsed, name)
-        if value is None:
-            out[name] = None
+        if value is None or (name in plain and value.__class__ in _SCALARS):
+            out[name] = value
             continue
+        fs = spec.fields[name]
         try:
             if fs.check is not None:
                 fs.check(value)

@@ -161,7 +161,7 @@ async def load_rows(
             raise _db_error(f"SELECT {table.name}", exc) from exc
         return [RowView(spec, dict(record)) for record in records]
     connection = await session.connection()
-    result = await connection.execute(_load_statement(table, column, lock), {"ids": sorted(ids)})
+    result = await connection.execute(_load_statement(table, column, lock), {"ids": list(ids)})
     names = [c.name for c in _plain_columns(table)]
     return [RowView(spec, dict(zip(names, row, strict=True))) for row in result.all()]
 

@@ -66,16 +66,24 @@ class Outcome:
 
 
 #: Called for every accepted create/update before versions are assigned; may add server-side
-#: changes (e.g. a check-in verdict). Receives the session, the spec, the row and the changed fields.
+#: changes (e.g. a check-in verdict). Receives the session, the spec, the row and the changed fields
+#: (shared by the hooks of one mutation: read them, do not change them).
 AfterMerge = Callable[[AsyncSession, EntitySpec, Any, set[str], Actor], Awaitable[Values]]
 
 
+_VALUE_NAMES: dict[str, tuple[str, ...]] = {}
+
+
 def row_values(spec: EntitySpec, row: Any) -> Values:
-    values = {name: getattr(row, name) for name in spec.fields}
-    values["id"] = row.id
-    if spec.name == "customer":
-        values["created_by_id"] = row.created_by_id
-    return values
+    """The row's field values, with its id (and a customer's creator, who owns a prospect)."""
+    names = _VALUE_NAMES.get(spec.name)
+    if names is None:
+        extra = ("created_by_id",) if spec.name == "customer" else ()
+        names = _VALUE_NAMES[spec.name] = (*spec.fields, "id", *extra)
+    if isinstance(row, RowView):
+        values = row.values()
+        return {name: values[name] for name in names}
+    return {name: getattr(row, name) for name in names}
 
 
 def point_wkt(lat: float | None, lon: float | None) -> str | None:
@@ -184,7 +192,7 @@ class SyncWriter:
             self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
     async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID], *, lock: bool = True) -> None:
-        missing = sorted(i for i in ids if (spec.name, i) not in self._rows)
+        missing = [i for i in ids if (spec.name, i) not in self._rows]
         if not missing:
             return
         for row in await load_rows(self.session, spec, "id", missing, lock=lock and self.lock_rows):
@@ -295,7 +303,7 @@ class SyncWriter:
                 ), None
             current = Current(
                 values=row_values(spec, row),
-                meta=dict(row.field_meta or {}),
+                meta=row.field_meta or {},  # merge only reads it
                 version=row.version,
                 deleted=row.deleted_at is not None,
             )
@@ -316,8 +324,9 @@ class SyncWriter:
             return base, None
         candidate = {**(current.values if current else {}), **decision.changes, "id": m.id}
         new_owner = old_owner
+        changed = set(decision.changes)
         if decision.op != "delete":
-            refused = await self._check_references(spec, candidate, set(decision.changes))
+            refused = await self._check_references(spec, candidate, changed)
             if refused is not None:
                 return Outcome("rejected", error=refused.error, entity=spec.name, id=m.id), None
             new_owner = self._owner_of(spec, candidate)
@@ -363,7 +372,7 @@ class SyncWriter:
         )
         if decision.op != "delete":
             for hook in self.after_merge:
-                extra = await hook(self.session, spec, row, set(decision.changes), self.actor)
+                extra = await hook(self.session, spec, row, changed, self.actor)
                 for name, value in extra.items():
                     setattr(row, name, value)
                     item.extra_stamped.append(name)
@@ -523,6 +532,8 @@ class SyncWriter:
         rows: list[dict[str, Any]] = []
         now = utcnow()
         for m, outcome in zip(mutations, outcomes, strict=True):
+            if not outcome.conflicts and outcome.status != "rejected":
+                continue
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
             base = {
                 "tenant_id": self.tenant_id,
