@@ -125,22 +125,28 @@ def _load_statement(table: Table, column: str, lock: bool) -> Any:
     return stmt
 
 
-_PG_LOADS: dict[tuple[str, str, bool], str] = {}
+_PG_LOADS: dict[tuple[str, str, bool], tuple[str, tuple[str, ...]]] = {}
+_decode_json = msgspec.json.decode
 
 
-def _pg_load_sql(table: Table, column: str, lock: bool) -> str:
+def _pg_load_sql(table: Table, column: str, lock: bool) -> tuple[str, tuple[str, ...]]:
     """PostgreSQL: ``column = ANY($1)``, one array parameter whatever the number of ids (one
     prepared statement, reused), read straight from the driver: its values are the ones the
-    column types would give (aware UTC datetimes, UUIDs, decoded JSON)."""
+    column types would give (aware UTC datetimes, UUIDs), JSON columns as text (decoded here with
+    msgspec, several times faster than the driver's ``json.loads``). Also returns the JSON columns."""
     key = (table.name, column, lock)
-    sql = _PG_LOADS.get(key)
-    if sql is None:
-        columns = ", ".join(f'"{c.name}"' for c in _plain_columns(table))
+    built = _PG_LOADS.get(key)
+    if built is None:
+        plain = _plain_columns(table)
+        as_json = tuple(c.name for c in plain if isinstance(c.type, JSON))
+        columns = ", ".join(
+            f'"{c.name}"::text AS "{c.name}"' if c.name in as_json else f'"{c.name}"' for c in plain
+        )
         sql = f'SELECT {columns} FROM "{table.name}" WHERE "{column}" = ANY($1::uuid[])'
         if lock:
             sql += " ORDER BY id FOR UPDATE"
-        _PG_LOADS[key] = sql
-    return sql
+        built = _PG_LOADS[key] = (sql, as_json)
+    return built
 
 
 async def load_rows(
@@ -154,12 +160,21 @@ async def load_rows(
     if _dialect(session) == "postgresql":
         import asyncpg
 
+        sql, as_json = _pg_load_sql(table, column, lock)
         raw = await _raw_connection(session)
         try:
-            records = await raw.fetch(_pg_load_sql(table, column, lock), list(ids))
+            records = await raw.fetch(sql, list(ids))
         except asyncpg.PostgresError as exc:
             raise _db_error(f"SELECT {table.name}", exc) from exc
-        return [RowView(spec, dict(record)) for record in records]
+        rows = []
+        for record in records:
+            values = dict(record)
+            for name in as_json:
+                text = values[name]
+                if text is not None:
+                    values[name] = _decode_json(text)
+            rows.append(RowView(spec, values))
+        return rows
     connection = await session.connection()
     result = await connection.execute(_load_statement(table, column, lock), {"ids": list(ids)})
     names = [c.name for c in _plain_columns(table)]

@@ -532,7 +532,8 @@ class SyncWriter:
         rows: list[dict[str, Any]] = []
         now = utcnow()
         for m, outcome in zip(mutations, outcomes, strict=True):
-            if not outcome.conflicts and outcome.status != "rejected":
+            error = outcome.error if outcome.status == "rejected" and not outcome.conflicts else None
+            if not outcome.conflicts and not error:
                 continue
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
             base = {
@@ -549,22 +550,23 @@ class SyncWriter:
                 "created_at": now,
             }
             for c in outcome.conflicts:
+                field_name = c["field"]
                 rows.append(
                     {
                         **base,
-                        "field": _clip(c["field"], 64),
+                        "field": _clip(field_name, 64),
                         "outcome": c.get("code") or c["outcome"],
-                        "client_value": _jsonable(m.fields.get(c["field"])),
+                        "client_value": _jsonable(m.fields.get(field_name)),
                         "server_value": c.get("server_value"),
                         "server_hlc": c.get("server_hlc"),
                     }
                 )
-            if outcome.status == "rejected" and outcome.error and not outcome.conflicts:
+            if error:
                 rows.append(
                     {
                         **base,
-                        "field": _clip(outcome.error.get("field"), 64),
-                        "outcome": outcome.error["code"],
+                        "field": _clip(error.get("field"), 64),
+                        "outcome": error["code"],
                         "client_value": None,
                         "server_value": None,
                         "server_hlc": None,
@@ -574,10 +576,17 @@ class SyncWriter:
 
 
 def _clip(value: Any, size: int) -> str | None:
-    return None if value is None else str(value)[:size]
+    if value is None:
+        return None
+    if value.__class__ is str and len(value) <= size:
+        return value  # type: ignore[no-any-return]
+    return str(value)[:size]
+
+
+_JSON_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | type(None) | list | dict):
+    if value.__class__ in _JSON_TYPES or isinstance(value, str | int | float | bool | list | dict):
         return value
     return str(value)
