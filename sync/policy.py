@@ -198,25 +198,47 @@ def _merge_delete(spec: EntitySpec, current: Current | None, actor: Actor) -> De
     return Decision(status="applied", op="delete")
 
 
+_WRITABLE: dict[tuple[str, str], frozenset[str]] = {}
+_REQUIRED: dict[str, tuple[str, ...]] = {}
+
+
+def _writable(spec: EntitySpec, role: str) -> frozenset[str]:
+    """The fields of ``spec`` that ``role`` may write."""
+    found = _WRITABLE.get((spec.name, role))
+    if found is None:
+        found = _WRITABLE[(spec.name, role)] = frozenset(
+            name for name, fs in spec.fields.items() if fs.writable_by(role)
+        )
+    return found
+
+
+def _required(spec: EntitySpec) -> tuple[str, ...]:
+    found = _REQUIRED.get(spec.name)
+    if found is None:
+        found = _REQUIRED[spec.name] = tuple(name for name, fs in spec.fields.items() if fs.required)
+    return found
+
+
 def _merge_create(spec: EntitySpec, values: Values, actor: Actor) -> Decision:
     if actor.role not in spec.create_roles:
         return Decision.reject("forbidden", f"{actor.role} may not create a {spec.name}")
     conflicts: list[dict[str, Any]] = []
     accepted: Values = {}
+    writable = _writable(spec, actor.role)
+    transitions = spec.transitions
     for name, value in values.items():
-        fs = spec.fields[name]
-        if not fs.writable_by(actor.role):
+        if name not in writable:
             conflicts.append(_refusal(spec, name, "read_only", None))
             continue
-        rule = spec.transitions.get(name)
+        rule = transitions.get(name)
         if rule is not None and not rule(None, value, actor):
             conflicts.append(_refusal(spec, name, "invalid_transition", None))
             continue
         accepted[name] = value
     if spec.on_create is not None:
         accepted.update(spec.on_create(accepted, actor))
-    for name, fs in spec.fields.items():
-        if fs.required and accepted.get(name) is None:
+    for name in _required(spec):
+        if accepted.get(name) is None:
             return Decision.reject("validation_failed", f"{name} is required", name)
     if spec.check_row is not None and (problem := spec.check_row(accepted)):
         return Decision.reject("validation_failed", problem)
@@ -239,11 +261,12 @@ def _merge_update(
     stamped: list[str] = []
     base = incoming.base_version or 0
     locked = actor.role == "rep" and spec.locked is not None and spec.locked(current.values)
+    writable = _writable(spec, actor.role)
     for name, value in values.items():
         fs = spec.fields[name]
         old = current.values.get(name)
         meta = current.meta.get(name)
-        if not fs.writable_by(actor.role):
+        if name not in writable:
             if value != old:
                 conflicts.append(_refusal(spec, name, "read_only", current))
             continue

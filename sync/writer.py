@@ -230,6 +230,7 @@ class SyncWriter:
         return None
 
     async def _get(self, name: str, ident: uuid.UUID) -> RowView | None:
+        """A row of this tenant by id (``None``: there is none), read if not read yet."""
         key = (name, ident)
         if key not in self._rows and key not in self._absent:
             await self._fetch(ENTITIES[name], {ident}, lock=False)
