@@ -579,9 +579,7 @@ class SyncWriter:
 def _clip(value: Any, size: int) -> str | None:
     if value is None:
         return None
-    if value.__class__ is str and len(value) <= size:
-        return value  # type: ignore[no-any-return]
-    return str(value)[:size]
+    return (value if value.__class__ is str else str(value))[:size]
 
 
 _JSON_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
