@@ -690,7 +690,9 @@ def cpu_report(r: dict[str, Any]) -> str:
         ("pull, bootstrap", "pull", "core_read", "pull"),
     ]
     lines = [
-        "CPU time per mutation or entity, in microseconds (process + PostgreSQL backends):",
+        "CPU time per mutation or entity, in microseconds, read from `/proc` (so it depends little "
+        "on the load): the server process + the PostgreSQL backends of the bench database; for bare "
+        "Core the bench's own process + its backend; for pouchdb-server its Node process:",
         "",
         "| what | Fieldline server + PostgreSQL | bare Core (client process + PostgreSQL) | "
         "pouchdb-server (Node, LevelDB in process) |",
