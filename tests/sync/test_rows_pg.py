@@ -69,13 +69,18 @@ async def test_changed_rows_written_by_unnest_commit_or_roll_back_with_the_trans
             await change(session, "rolled back", [])
             raise RuntimeError("the push failed")
 
+    async def stored() -> Customer:
+        async with session_factory() as session:
+            return (await session.execute(select(Customer).where(Customer.id == customer))).scalar_one()
+
+    before = await stored()
     with pytest.raises(RuntimeError):
         await failed_push()
+    assert (await stored()).notes == before.notes != "rolled back"
     async with write_session(session_factory) as session:
         await change(session, 'kept "as is"', [{"name": "Ann", "phone": "+86 21 5555"}])
-    async with session_factory() as session:
-        stored = (await session.execute(select(Customer).where(Customer.id == customer))).scalar_one()
-        assert stored.notes == 'kept "as is"'
-        assert stored.contacts == [{"name": "Ann", "phone": "+86 21 5555"}]
-        assert stored.updated_at == later
-        assert stored.status_reason is None
+    after = await stored()
+    assert after.notes == 'kept "as is"'
+    assert after.contacts == [{"name": "Ann", "phone": "+86 21 5555"}]
+    assert after.updated_at == later
+    assert after.status_reason is None
