@@ -23,6 +23,7 @@ from api.db.engine import create_engine, create_session_factory
 from api.db.session import Database
 from api.jobs.runtime import build_worker
 from api.lib.errors import document_problems, exception_to_problem
+from api.lib.heap import frozen_heap
 from api.media.controllers import EXPOSED_HEADERS, media_router
 from api.media.runtime import build_media_runtime
 from api.observability.access import REQUEST_ID_HEADER, AccessLogMiddleware
@@ -56,13 +57,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         services = {"media": app.state.media, "storage": app.state.storage, "clock": clock}
         app.state.worker = build_worker(db, settings, services) if settings.run_worker else None
         try:
-            async with anyio.create_task_group() as tg:
-                if app.state.worker is not None:
-                    tg.start_soon(app.state.worker.run)
-                yield
-                if app.state.worker is not None:
-                    await app.state.worker.shutdown()
-                tg.cancel_scope.cancel()
+            with frozen_heap():
+                async with anyio.create_task_group() as tg:
+                    if app.state.worker is not None:
+                        tg.start_soon(app.state.worker.run)
+                    yield
+                    if app.state.worker is not None:
+                        await app.state.worker.shutdown()
+                    tg.cancel_scope.cancel()
         finally:
             await engine.dispose()
 

@@ -245,18 +245,83 @@ class Timed:
     count: int
     seconds: float
     note: str = ""
+    #: CPU seconds spent during the run: ``{"app": server or client process, "db": PostgreSQL}``.
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
 
+    def cpu_us(self, part: str) -> float:
+        return self.cpu.get(part, 0.0) * 1e6 / self.count if self.count else 0.0
+
+
+# --- CPU time: what the run cost, whatever else shares the machine ------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _backend_pids(dbname: str) -> list[int]:
+    async def go() -> list[int]:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", dbname)
+            return [int(r["pid"]) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+class CpuMeter:
+    """CPU seconds of one process (``pid``, or this one) and of PostgreSQL's backends for ``dbname``.
+
+    Both are read from ``/proc`` (PostgreSQL runs on this machine), so the figures do not depend
+    on how busy the machine is, unlike wall time.
+    """
+
+    def __init__(self, pid: int | None, dbname: str | None) -> None:
+        self.pid = pid
+        self.dbname = dbname
+
+    def _app(self) -> float:
+        return _cpu_seconds(self.pid) if self.pid is not None else time.process_time()
+
+    def snapshot(self) -> tuple[float, dict[int, float]]:
+        backends = {p: _cpu_seconds(p) for p in _backend_pids(self.dbname)} if self.dbname else {}
+        return self._app(), backends
+
+    def since(self, before: tuple[float, dict[int, float]]) -> dict[str, float]:
+        app, backends = self.snapshot()
+        out = {"app": app - before[0]}
+        if self.dbname:
+            out["db"] = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in backends.items())
+        return out
+
 
 def push_batches(
-    base: str, batches: list[list[dict[str, Any]]], device: uuid.UUID, check: Callable[[dict[str, Any]], None]
+    base: str,
+    batches: list[list[dict[str, Any]]],
+    device: uuid.UUID,
+    check: Callable[[dict[str, Any]], None],
+    meter: CpuMeter,
 ) -> Timed:
     headers = login(base, device)
     seq = 0
     with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+        client.get("/v1/sync/info").raise_for_status()  # the connection is open before the clock starts
+        cpu = meter.snapshot()
         t0 = time.perf_counter()
         for batch in batches:
             for m in batch:
@@ -268,10 +333,11 @@ def push_batches(
             for res in decode(r.content)["results"]:
                 check(res)
         elapsed = time.perf_counter() - t0
-    return Timed(sum(map(len, batches)), elapsed)
+        used = meter.since(cpu)
+    return Timed(sum(map(len, batches)), elapsed, cpu=used)
 
 
-def bench_push(base: str, world: World, n_batches: int) -> tuple[Timed, Timed, list[str]]:
+def bench_push(base: str, world: World, n_batches: int, meter: CpuMeter) -> tuple[Timed, Timed, list[str]]:
     ids = [str(uuid.uuid4()) for _ in range(n_batches * BATCH)]
     now = int(time.time() * 1000)
     new = [
@@ -291,7 +357,7 @@ def bench_push(base: str, world: World, n_batches: int) -> tuple[Timed, Timed, l
     def applied(res: dict[str, Any]) -> None:
         assert res["status"] == "applied", res
 
-    created = push_batches(base, new, uuid.uuid4(), applied)
+    created = push_batches(base, new, uuid.uuid4(), applied, meter)
     # A second phone edited the same visits offline, without having seen them (base_version 0): half
     # of its edits are stamped before the first phone's (both fields lose: kept_server), half after
     # (both win, replacing values it had not seen: overwrote). Either way each result has conflicts,
@@ -316,16 +382,18 @@ def bench_push(base: str, world: World, n_batches: int) -> tuple[Timed, Timed, l
         assert res["status"] in {"merged", "applied"}, res
         assert res.get("conflicts"), res
 
-    conflicting = push_batches(base, updates, uuid.uuid4(), merged)
+    conflicting = push_batches(base, updates, uuid.uuid4(), merged, meter)
     return created, conflicting, ids
 
 
-def bench_pull(base: str, expect: int) -> tuple[Timed, int]:
+def bench_pull(base: str, expect: int, meter: CpuMeter) -> tuple[Timed, int]:
     headers = login(base, uuid.uuid4())
     cursor: str | None = None
     seen = 0
     pages = 0
     with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+        client.get("/v1/sync/info").raise_for_status()
+        cpu = meter.snapshot()
         t0 = time.perf_counter()
         while True:
             params: dict[str, Any] = {"limit": PAGE}
@@ -340,8 +408,9 @@ def bench_pull(base: str, expect: int) -> tuple[Timed, int]:
             if not page["has_more"]:
                 break
         elapsed = time.perf_counter() - t0
+        used = meter.since(cpu)
     assert seen == expect, (seen, expect)
-    return Timed(seen, elapsed), pages
+    return Timed(seen, elapsed, cpu=used), pages
 
 
 async def bulk_visits(db_url: str, world: World, n: int, first: int = 0) -> None:
@@ -382,7 +451,7 @@ async def bulk_visits(db_url: str, world: World, n: int, first: int = 0) -> None
 # --- baseline (a): bare SQLAlchemy Core ----------------------------------------------------------
 
 
-async def core_baseline(db_url: str, world: World, n: int) -> tuple[Timed, Timed]:
+async def core_baseline(db_url: str, world: World, n: int, meter: CpuMeter) -> tuple[Timed, Timed]:
     engine = create_engine(db_url, null_pool=True)
     table: Any = Visit.__table__
     now = datetime.now(UTC)
@@ -411,10 +480,14 @@ async def core_baseline(db_url: str, world: World, n: int) -> tuple[Timed, Timed
 
     try:
         async with engine.begin() as conn:
+            await conn.execute(select(1))
+            cpu = await asyncio.to_thread(meter.snapshot)
             t0 = time.perf_counter()
             await conn.execute(insert(table), rows)
             inserted = Timed(n, time.perf_counter() - t0)
+            inserted.cpu = await asyncio.to_thread(meter.since, cpu)
             params = [{"_id": r["id"], "_notes": "stale notes", "_outcome": "reordered"} for r in rows]
+            cpu = await asyncio.to_thread(meter.snapshot)
             t0 = time.perf_counter()
             await conn.execute(
                 update(table)
@@ -423,19 +496,22 @@ async def core_baseline(db_url: str, world: World, n: int) -> tuple[Timed, Timed
                 params,
             )
             updated = Timed(n, time.perf_counter() - t0)
+            updated.cpu = await asyncio.to_thread(meter.since, cpu)
             await conn.execute(table.delete().where(table.c.version >= 10_000_000))
     finally:
         await engine.dispose()
     return inserted, updated
 
 
-async def core_read_baseline(db_url: str, world: World, expect: int) -> Timed:
+async def core_read_baseline(db_url: str, world: World, expect: int, meter: CpuMeter) -> Timed:
     engine = create_engine(db_url, null_pool=True)
     table: Any = Visit.__table__
     cols = [c for c in table.c if c.name not in {"field_meta"}]
     seen = 0
     try:
         async with engine.connect() as conn:
+            await conn.execute(select(1))
+            cpu = await asyncio.to_thread(meter.snapshot)
             t0 = time.perf_counter()
             after = 0
             while True:
@@ -452,10 +528,11 @@ async def core_read_baseline(db_url: str, world: World, expect: int) -> Timed:
                 seen += len(rows)
                 after = rows[-1].version
             elapsed = time.perf_counter() - t0
+            used = await asyncio.to_thread(meter.since, cpu)
     finally:
         await engine.dispose()
     assert seen >= expect, (seen, expect)
-    return Timed(seen, elapsed)
+    return Timed(seen, elapsed, cpu=used)
 
 
 # --- baseline (b): pouchdb-server ----------------------------------------------------------------
@@ -495,8 +572,10 @@ def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> di
     out: dict[str, Any] = {}
     with httpx.Client(base_url=server.base, timeout=300, headers={"Content-Type": "application/json"}) as c:
         c.put("/bench").raise_for_status()
+        meter = CpuMeter(server.proc.pid, None)
         batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
         revs: dict[str, str] = {}
+        cpu = meter.snapshot()
         t0 = time.perf_counter()
         for b, batch in enumerate(batches):
             docs = [pouch_doc(world, ident, b * BATCH + j) for j, ident in enumerate(batch)]
@@ -505,7 +584,8 @@ def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> di
             for res in decode(r.content):
                 assert res.get("ok"), res
                 revs[res["id"]] = res["rev"]
-        out["push_new"] = Timed(len(ids), time.perf_counter() - t0)
+        out["push_new"] = Timed(len(ids), time.perf_counter() - t0, cpu=meter.since(cpu))
+        cpu = meter.snapshot()
         t0 = time.perf_counter()
         for b, batch in enumerate(batches):
             docs = []
@@ -516,7 +596,7 @@ def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> di
             r = c.post("/bench/_bulk_docs", content=encode({"docs": docs}))
             r.raise_for_status()
             assert all(res.get("ok") for res in decode(r.content))
-        out["push_update"] = Timed(len(ids), time.perf_counter() - t0)
+        out["push_update"] = Timed(len(ids), time.perf_counter() - t0, cpu=meter.since(cpu))
         # The pull dataset: top up to n_pull documents, then page through _all_docs.
         extra = n_pull - len(ids)
         for start in range(0, extra, 5000):
@@ -525,6 +605,7 @@ def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> di
         rss_idle = _rss_kib(server.proc.pid, "VmRSS")
         seen = 0
         pages = 0
+        cpu = meter.snapshot()
         t0 = time.perf_counter()
         startkey: str | None = None
         while True:
@@ -541,7 +622,7 @@ def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> di
             startkey = rows[-1]["id"]
             if len(rows) < PAGE:
                 break
-        out["pull"] = Timed(seen, time.perf_counter() - t0)
+        out["pull"] = Timed(seen, time.perf_counter() - t0, cpu=meter.since(cpu))
         out["pull_pages"] = pages
         out["rss_idle"] = rss_idle
         out["rss_peak"] = _rss_kib(server.proc.pid, "VmHWM")
@@ -589,6 +670,36 @@ def report(r: dict[str, Any]) -> str:
         )
         + " | bounded |"
     )
+    lines += ["", cpu_report(r)]
+    return "\n".join(lines)
+
+
+def cpu_report(r: dict[str, Any]) -> str:
+    """CPU time per item, read from /proc: unlike wall time, it does not depend on the load."""
+    pouch = r.get("pouch") or {}
+
+    def both(t: Timed) -> str:
+        return f"{t.cpu_us('app'):.0f} + {t.cpu_us('db'):.0f} = {t.cpu_us('app') + t.cpu_us('db'):.0f}"
+
+    def node(key: str) -> str:
+        return f"{pouch[key].cpu_us('app'):.0f}" if key in pouch else "not run"
+
+    rows = [
+        ("push, new visits", "push_new", "core_insert", "push_new"),
+        ("push, conflicting updates", "push_conflict", "core_update", "push_update"),
+        ("pull, bootstrap", "pull", "core_read", "pull"),
+    ]
+    lines = [
+        "CPU time per mutation or entity, in microseconds, read from `/proc` (so it depends little "
+        "on the load): the server process + the PostgreSQL backends of the bench database; for bare "
+        "Core the bench's own process + its backend; for pouchdb-server its Node process:",
+        "",
+        "| what | Fieldline server + PostgreSQL | bare Core (client process + PostgreSQL) | "
+        "pouchdb-server (Node, LevelDB in process) |",
+        "|---|---|---|---|",
+    ]
+    for label, ours, core, peer in rows:
+        lines.append(f"| {label} | **{both(r[ours])}** | {both(r[core])} | {node(peer)} |")
     return "\n".join(lines)
 
 
@@ -654,19 +765,28 @@ def main() -> None:
         world = asyncio.run(seed(db_url))
         server = start_fieldline(db_url, tmp)
         try:
-            results["push_new"], results["push_conflict"], ids = bench_push(server.base, world, args.batches)
+            meter = CpuMeter(server.proc.pid, dbname)
+            results["push_new"], results["push_conflict"], ids = bench_push(
+                server.base, world, args.batches, meter
+            )
         finally:
             server.stop()
-        results["core_insert"], results["core_update"] = asyncio.run(core_baseline(db_url, world, len(ids)))
+        results["core_insert"], results["core_update"] = asyncio.run(
+            core_baseline(db_url, world, len(ids), CpuMeter(None, dbname))
+        )
         asyncio.run(bulk_visits(db_url, world, args.entities - len(ids), first=len(ids)))
         server = start_fieldline(db_url, tmp)
         try:
             results["rss_idle"] = _rss_kib(server.proc.pid, "VmRSS")
-            results["pull"], results["pull_pages"] = bench_pull(server.base, args.entities)
+            results["pull"], results["pull_pages"] = bench_pull(
+                server.base, args.entities, CpuMeter(server.proc.pid, dbname)
+            )
             results["rss_peak"] = _rss_kib(server.proc.pid, "VmHWM")
         finally:
             server.stop()
-        results["core_read"] = asyncio.run(core_read_baseline(db_url, world, args.entities))
+        results["core_read"] = asyncio.run(
+            core_read_baseline(db_url, world, args.entities, CpuMeter(None, dbname))
+        )
         if not args.no_pouch:
             pouch = start_pouch(tmp / "pouch")
             try:

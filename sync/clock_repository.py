@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.models import SyncClock
@@ -17,16 +18,21 @@ async def ensure_clock(session: AsyncSession, tenant_id: uuid.UUID) -> None:
         await session.flush()
 
 
+_CLOCKS: Any = SyncClock.__table__
+_ALLOCATE = (
+    update(_CLOCKS)
+    .where(_CLOCKS.c.tenant_id == bindparam("tenant"))
+    .values(version=_CLOCKS.c.version + bindparam("count"))
+    .returning(_CLOCKS.c.version)
+)
+_READ = select(_CLOCKS.c.version, _CLOCKS.c.purged_through).where(_CLOCKS.c.tenant_id == bindparam("tenant"))
+
+
 async def allocate_versions(session: AsyncSession, tenant_id: uuid.UUID, count: int) -> int:
     """Reserve ``count`` change numbers; returns the first. Call last in the write transaction:
     the row lock taken here is held until commit, so numbers become visible in order."""
-    result = await session.execute(
-        update(SyncClock)
-        .where(SyncClock.tenant_id == tenant_id)
-        .values(version=SyncClock.version + count)
-        .returning(SyncClock.version)
-    )
-    last = result.scalar_one_or_none()
+    connection = await session.connection()
+    last = (await connection.execute(_ALLOCATE, {"tenant": tenant_id, "count": count})).scalar_one_or_none()
     if last is None:
         await ensure_clock(session, tenant_id)
         return await allocate_versions(session, tenant_id, count)
@@ -35,11 +41,8 @@ async def allocate_versions(session: AsyncSession, tenant_id: uuid.UUID, count: 
 
 async def read_clock(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[int, int]:
     """``(committed version, purged_through)`` for pulls."""
-    row = (
-        await session.execute(
-            select(SyncClock.version, SyncClock.purged_through).where(SyncClock.tenant_id == tenant_id)
-        )
-    ).first()
+    connection = await session.connection()
+    row = (await connection.execute(_READ, {"tenant": tenant_id})).first()
     if row is None:
         return 0, 0
     return int(row[0]), int(row[1])

@@ -118,7 +118,7 @@ class SyncController(Controller):
                 "bootstrap again",
                 code="cursor_expired",
             ) from exc
-        observe_pull(page["changes"])
+        observe_pull(page.count)
         # The changes arrive as JSON already (on PostgreSQL the database writes it): the body is
         # assembled around them rather than decoded and encoded again.
         body = page_json(page, schema_version=schema_version, server_hlc=state["clock"].now())

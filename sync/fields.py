@@ -19,7 +19,8 @@ ROLE_RANK = {"rep": 0, "manager": 1, "admin": 2, "system": 3}
 ACCESS_RANK = {"rw": 0, "manager": 1, "admin": 2, "server": 3}
 
 
-def _identity(value: Any) -> Any:
+def identity(value: Any) -> Any:
+    """The default column conversion: the validated value as it is."""
     return value
 
 
@@ -50,7 +51,7 @@ class FieldSpec:
     required: bool = False
     immutable: bool = False
     default: Any = None
-    to_column: Callable[[Any], Any] = _identity
+    to_column: Callable[[Any], Any] = identity
     to_wire: Callable[[Any], Any] = _wire
     #: Custom validation after type conversion; raises ``ValueError`` with a message.
     check: Callable[[Any], None] | None = None

@@ -69,20 +69,24 @@ class HybridClock:
 
     def observe(self, stamp: str) -> None:
         """HLC receive rule: never issue a stamp at or below one we have seen (within the skew bound)."""
-        try:
-            s = parse(stamp)
-        except ValueError:
+        match = _STAMP.match(stamp)
+        if match is not None:
+            self._observe(int(match.group(1)), int(match.group(2)), self.wall_ms())
+
+    def _observe(self, ms: int, counter: int, wall: int) -> None:
+        if ms > wall + MAX_AHEAD_MS:
             return
         with self._lock:
-            if s.ms > self.wall_ms() + MAX_AHEAD_MS:
-                return
-            if (s.ms, s.counter) > (self._ms, self._counter):
-                self._ms, self._counter = s.ms, s.counter
+            if (ms, counter) > (self._ms, self._counter):
+                self._ms, self._counter = ms, counter
 
     def admit(self, stamp: str) -> tuple[str, bool]:
         """Accept a client's stamp, or replace one too far ahead. Returns ``(stamp, skewed)``."""
-        s = parse(stamp)
-        if s.ms > self.wall_ms() + MAX_AHEAD_MS:
+        match = _STAMP.match(stamp)
+        if match is None:
+            raise ValueError("not an HLC stamp")
+        ms, wall = int(match.group(1)), self.wall_ms()
+        if ms > wall + MAX_AHEAD_MS:
             return self.now(), True
-        self.observe(stamp)
+        self._observe(ms, int(match.group(2)), wall)
         return stamp, False

@@ -12,6 +12,7 @@ Deletes leave tombstones and win over concurrent edits; a deleted id is never re
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 from sync.entities import Actor, EntitySpec, Values
+from sync.fields import identity
 
 Op = Literal["create", "update", "delete", "none"]
 
@@ -104,21 +106,37 @@ def _failure(exc: Exception, raw: dict[str, Any]) -> dict[str, Any]:
     return {"code": "validation_failed", "message": text.split(" - at ")[0] or "invalid value", "field": name}
 
 
+_PLAIN: dict[str, frozenset[str]] = {}
+#: Values msgspec gives that are column values as they are (no check, no conversion).
+_SCALARS = frozenset({str, int, float, bool, uuid.UUID, dt.datetime, dt.date})
+
+
+def _plain(spec: EntitySpec) -> frozenset[str]:
+    """Fields stored as converted: no extra check, no column conversion."""
+    plain = _PLAIN.get(spec.name)
+    if plain is None:
+        plain = _PLAIN[spec.name] = frozenset(
+            name for name, fs in spec.fields.items() if fs.check is None and fs.to_column is identity
+        )
+    return plain
+
+
 def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict[str, Any] | None]:
     """Convert wire values to column values; the first invalid field rejects the mutation."""
-    if not all(isinstance(name, str) for name in raw):
-        return {}, {"code": "validation_failed", "message": "field names are strings", "field": None}
     try:
         parsed = msgspec.convert(raw, _shape(spec))
     except msgspec.ValidationError as exc:
+        if not all(isinstance(name, str) for name in raw):  # msgspec refuses them too
+            return {}, {"code": "validation_failed", "message": "field names are strings", "field": None}
         return {}, _failure(exc, raw)
     out: Values = {}
+    plain = _plain(spec)
     for name in raw:
-        fs = spec.fields[name]
         value = getattr(parsed, name)
-        if value is None:
-            out[name] = None
+        if value is None or (name in plain and value.__class__ in _SCALARS):
+            out[name] = value
             continue
+        fs = spec.fields[name]
         try:
             if fs.check is not None:
                 fs.check(value)
@@ -136,15 +154,27 @@ def _stamp_review(value: Any, actor: Actor, now_iso: str) -> Any:
     return value
 
 
+#: An upsert's fields after :func:`validate_fields`: ``(column values, error or None)``.
+Checked = tuple[Values, dict[str, Any] | None]
+
+
 def merge(
-    spec: EntitySpec, current: Current | None, incoming: Incoming, actor: Actor, *, now_iso: str
+    spec: EntitySpec,
+    current: Current | None,
+    incoming: Incoming,
+    actor: Actor,
+    *,
+    now_iso: str,
+    checked: Checked | None = None,
 ) -> Decision:
-    """Decide the effect of one mutation on one row. Pure: no I/O, no clock reads."""
+    """Decide the effect of one mutation on one row. Pure: no I/O, no clock reads.
+
+    ``checked``: the result of :func:`validate_fields` for this upsert, when the caller has it."""
     if incoming.op == "delete":
         return _merge_delete(spec, current, actor)
     if incoming.op != "upsert":
         return Decision.reject("validation_failed", f"unknown op {incoming.op!r}", "op")
-    values, error = validate_fields(spec, incoming.fields)
+    values, error = checked if checked is not None else validate_fields(spec, incoming.fields)
     if error:
         return Decision(status="rejected", error=error)
     if "review" in values:
@@ -168,29 +198,51 @@ def _merge_delete(spec: EntitySpec, current: Current | None, actor: Actor) -> De
     return Decision(status="applied", op="delete")
 
 
+_WRITABLE: dict[tuple[str, str], frozenset[str]] = {}
+_REQUIRED: dict[str, tuple[str, ...]] = {}
+
+
+def _writable(spec: EntitySpec, role: str) -> frozenset[str]:
+    """The fields of ``spec`` that ``role`` may write."""
+    found = _WRITABLE.get((spec.name, role))
+    if found is None:
+        found = _WRITABLE[(spec.name, role)] = frozenset(
+            name for name, fs in spec.fields.items() if fs.writable_by(role)
+        )
+    return found
+
+
+def _required(spec: EntitySpec) -> tuple[str, ...]:
+    found = _REQUIRED.get(spec.name)
+    if found is None:
+        found = _REQUIRED[spec.name] = tuple(name for name, fs in spec.fields.items() if fs.required)
+    return found
+
+
 def _merge_create(spec: EntitySpec, values: Values, actor: Actor) -> Decision:
     if actor.role not in spec.create_roles:
         return Decision.reject("forbidden", f"{actor.role} may not create a {spec.name}")
     conflicts: list[dict[str, Any]] = []
     accepted: Values = {}
+    writable = _writable(spec, actor.role)
+    transitions = spec.transitions
     for name, value in values.items():
-        fs = spec.fields[name]
-        if not fs.writable_by(actor.role):
+        if name not in writable:
             conflicts.append(_refusal(spec, name, "read_only", None))
             continue
         guard = spec.guards.get(name)
         if guard is not None and (code := guard({}, value, actor)) is not None:
             conflicts.append(_refusal(spec, name, code, None))
             continue
-        rule = spec.transitions.get(name)
+        rule = transitions.get(name)
         if rule is not None and not rule(None, value, actor):
             conflicts.append(_refusal(spec, name, "invalid_transition", None))
             continue
         accepted[name] = value
     if spec.on_create is not None:
         accepted.update(spec.on_create(accepted, actor))
-    for name, fs in spec.fields.items():
-        if fs.required and accepted.get(name) is None:
+    for name in _required(spec):
+        if accepted.get(name) is None:
             return Decision.reject("validation_failed", f"{name} is required", name)
     if spec.check_row is not None and (problem := spec.check_row(accepted)):
         return Decision.reject("validation_failed", problem)
@@ -213,11 +265,12 @@ def _merge_update(
     stamped: list[str] = []
     base = incoming.base_version or 0
     locked = actor.role == "rep" and spec.locked is not None and spec.locked(current.values)
+    writable = _writable(spec, actor.role)
     for name, value in values.items():
         fs = spec.fields[name]
         old = current.values.get(name)
         meta = current.meta.get(name)
-        if not fs.writable_by(actor.role):
+        if name not in writable:
             if value != old:
                 conflicts.append(_refusal(spec, name, "read_only", current))
             continue

@@ -1,8 +1,10 @@
 """Push: per-client ``seq`` bookkeeping around the writer, in short transactions.
 
-Each chunk of consecutive mutations is one transaction that locks the client's row, applies the
-mutations, records their results and advances ``last_seq`` together, so a crash never applies a
-mutation without recording it or records it without applying it.
+Each chunk of consecutive mutations (a whole push, up to the per-push limit) is one transaction
+that locks the client's row, applies the mutations, records their results and advances
+``last_seq`` together, so a crash never applies a mutation without recording it or records it
+without applying it. The bookkeeping rows are read and written with SQLAlchemy Core: one locking
+``SELECT``, one ``INSERT`` of the chunk's results (encoded once, with msgspec) and one ``UPDATE``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+import msgspec
+from sqlalchemy import Text, and_, bindparam, cast, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.accounts.principal import Principal
 from api.db.engine import write_session
+from api.lib.clock import utcnow
 from sync import hlc as hlc_mod
 from sync.entities import Actor
 from sync.models import SyncClient, SyncPushResult
@@ -29,7 +34,8 @@ from sync.writer import AfterMerge, SyncWriter
 
 log = logging.getLogger("fieldline.sync.push")
 
-CHUNK = 250
+#: Mutations per transaction: a whole push of up to 1,000 mutations commits once.
+CHUNK = 1000
 RETRIES = 3
 
 
@@ -156,12 +162,12 @@ class PushService:
         schema_version: int,
     ) -> int:
         async with write_session(self.sessions) as session:
-            client = await _lock_client(session, principal, client_id)
-            last = client.last_seq
+            sync_client_id, last = await _lock_client(session, principal, client_id)
             to_apply: list[Incoming] = []
             skewed: list[bool] = []
             slots: list[int] = []
             local: dict[int, dict[str, Any]] = {}
+            admit = self.clock.admit
             for i in range(start, end):
                 m = mutations[i]
                 if m.seq <= last:
@@ -175,8 +181,7 @@ class PushService:
                 if error is not None or incoming is None:
                     local[i] = {"seq": m.seq, "status": "rejected", "error": error}
                     continue
-                stamp, was_skewed = self.clock.admit(incoming.hlc)
-                incoming.hlc = stamp
+                incoming.hlc, was_skewed = admit(incoming.hlc)
                 to_apply.append(incoming)
                 skewed.append(was_skewed)
                 slots.append(i)
@@ -194,17 +199,9 @@ class PushService:
                     local[i] = downgrade_result(
                         schema_version, incoming.entity, outcome.to_wire(incoming.seq)
                     )
-            processed = [local[i] for i in sorted(local)]
-            if processed:
-                session.add(
-                    SyncPushResult(
-                        sync_client_id=client.id,
-                        first_seq=processed[0]["seq"],
-                        last_seq=processed[-1]["seq"],
-                        results=processed,
-                    )
-                )
-                client.last_seq = last
+            if local:
+                processed = [local[i] for i in sorted(local)]
+                await _record(session, sync_client_id, processed, last)
             for i, res in local.items():
                 results[i] = res
         return last
@@ -260,20 +257,61 @@ class PushService:
             return 0
 
 
-async def _lock_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> SyncClient:
-    stmt = select(SyncClient).where(
-        SyncClient.user_id == principal.user_id, SyncClient.client_id == client_id
+_CLIENTS: Any = SyncClient.__table__
+_RESULTS: Any = SyncPushResult.__table__
+
+
+async def _lock_client(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID
+) -> tuple[uuid.UUID, int]:
+    """The client's row (created on its first push), locked on PostgreSQL: ``(id, last_seq)``."""
+    connection = await session.connection()
+    stmt = select(_CLIENTS.c.id, _CLIENTS.c.last_seq).where(
+        _CLIENTS.c.user_id == principal.user_id, _CLIENTS.c.client_id == client_id
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    client = await session.scalar(stmt)
-    if client is None:
-        client = SyncClient(
-            tenant_id=principal.tenant_id, user_id=principal.user_id, client_id=client_id, last_seq=0
+    row = (await connection.execute(stmt)).first()
+    if row is not None:
+        return row[0], int(row[1])
+    ident = uuid.uuid4()
+    # A concurrent first push of the same client fails here on the unique key and is retried.
+    await connection.execute(
+        insert(_CLIENTS).values(
+            id=ident,
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            client_id=client_id,
+            last_seq=0,
+            updated_at=utcnow(),
         )
-        session.add(client)
-        await session.flush()
-    return client
+    )
+    return ident, 0
+
+
+async def _record(
+    session: AsyncSession, sync_client_id: uuid.UUID, processed: list[dict[str, Any]], last: int
+) -> None:
+    """Store the results of a chunk for retries and advance the client's ``last_seq`` to ``last``."""
+    connection = await session.connection()
+    now = utcnow()
+    results = msgspec.json.encode(processed).decode()
+    value: Any = bindparam("results", type_=Text)
+    if connection.dialect.name == "postgresql":
+        value = cast(value, JSONB)
+    await connection.execute(
+        insert(_RESULTS).values(
+            sync_client_id=sync_client_id,
+            first_seq=processed[0]["seq"],
+            last_seq=processed[-1]["seq"],
+            results=value,
+            created_at=now,
+        ),
+        {"results": results},
+    )
+    await connection.execute(
+        update(_CLIENTS).where(_CLIENTS.c.id == sync_client_id).values(last_seq=last, updated_at=now)
+    )
 
 
 def _retryable(exc: Exception) -> bool:

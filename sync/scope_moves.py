@@ -89,8 +89,7 @@ async def load_children(
     if not visit_ids:
         return out
     for spec in CHILD_SPECS:
-        model: Any = spec.model
-        for row in await load_rows(session, spec, model.visit_id.in_(sorted(visit_ids)), lock=lock):
+        for row in await load_rows(session, spec, "visit_id", visit_ids, lock=lock):
             out.setdefault(row.visit_id, []).append(row)
     return out
 

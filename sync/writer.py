@@ -23,7 +23,7 @@ from api.lib.clock import rfc3339, utcnow
 from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
-from sync.policy import Current, Decision, Incoming, merge
+from sync.policy import Checked, Current, Decision, Incoming, merge, validate_fields
 from sync.rows import RowView, Twins, bulk_insert, insert_rows, load_rows, new_row, refresh_twin, update_rows
 from sync.scope_moves import (
     CHILD_SPECS,
@@ -66,16 +66,24 @@ class Outcome:
 
 
 #: Called for every accepted create/update before versions are assigned; may add server-side
-#: changes (e.g. a check-in verdict). Receives the session, the spec, the row and the changed fields.
+#: changes (e.g. a check-in verdict). Receives the session, the spec, the row and the changed fields
+#: (shared by the hooks of one mutation: read them, do not change them).
 AfterMerge = Callable[[AsyncSession, EntitySpec, Any, set[str], Actor], Awaitable[Values]]
 
 
+_VALUE_NAMES: dict[str, tuple[str, ...]] = {}
+
+
 def row_values(spec: EntitySpec, row: Any) -> Values:
-    values = {name: getattr(row, name) for name in spec.fields}
-    values["id"] = row.id
-    if spec.name == "customer":
-        values["created_by_id"] = row.created_by_id
-    return values
+    """The row's field values, with its id (and a customer's creator, who owns a prospect)."""
+    names = _VALUE_NAMES.get(spec.name)
+    if names is None:
+        extra = ("created_by_id",) if spec.name == "customer" else ()
+        names = _VALUE_NAMES[spec.name] = (*spec.fields, "id", *extra)
+    if isinstance(row, RowView):
+        values = row.values()
+        return {name: values[name] for name in names}
+    return {name: getattr(row, name) for name in names}
 
 
 def point_wkt(lat: float | None, lon: float | None) -> str | None:
@@ -104,6 +112,14 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
     return None
 
 
+def _check(m: Incoming) -> Checked | None:
+    """An upsert's fields, validated (``None`` for a delete or an unknown entity)."""
+    spec = ENTITIES.get(m.entity)
+    if spec is None or m.op != "upsert":
+        return None
+    return validate_fields(spec, m.fields)
+
+
 class SyncWriter:
     def __init__(
         self,
@@ -126,26 +142,30 @@ class SyncWriter:
         self._absent: set[tuple[str, uuid.UUID]] = set()
         self._purged_through = 0
 
-    async def _load(self, mutations: Sequence[Incoming]) -> None:
-        """Read every row the batch needs, one query per entity type, locking targets in lock order."""
+    async def _load(self, mutations: Sequence[Incoming], checked: Sequence[Checked | None]) -> None:
+        """Read every row the batch needs, one query per entity type, locking targets in lock order.
+
+        ``checked`` holds each upsert's validated fields: the rows they refer to are read too."""
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
         refs: dict[str, set[uuid.UUID]] = defaultdict(set)
         moving_visits: set[uuid.UUID] = set()
-        for m in mutations:
+        for m, check in zip(mutations, checked, strict=True):
             spec = ENTITIES.get(m.entity)
             if spec is None:
                 continue
             wanted[m.entity].add(m.id)
-            fields = m.fields
-            if spec.parent and (pid := _uuid_or_none(fields.get(spec.parent[0]))):
+            if check is None or check[1] is not None:
+                continue  # a delete, or an upsert rejected by validation: it refers to nothing
+            values = check[0]
+            if spec.parent and (pid := _uuid_or_none(values.get(spec.parent[0]))):
                 wanted[spec.parent[1]].add(pid)
             if m.entity == "visit":
-                if cid := _uuid_or_none(fields.get("customer_id")):
+                if cid := _uuid_or_none(values.get("customer_id")):
                     refs["customer"].add(cid)
-                if "rep_id" in fields:
+                if "rep_id" in values:
                     moving_visits.add(m.id)
             for ref in ("rep_id", "assigned_rep_id"):
-                if uid := _uuid_or_none(fields.get(ref)):
+                if uid := _uuid_or_none(values.get(ref)):
                     refs["user"].add(uid)
         if self.session.sync_session.new or self.session.sync_session.dirty:
             await self.session.flush()  # rows are read and written with Core: let it see pending changes
@@ -172,11 +192,10 @@ class SyncWriter:
             self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
     async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID], *, lock: bool = True) -> None:
-        missing = sorted(i for i in ids if (spec.name, i) not in self._rows)
+        missing = [i for i in ids if (spec.name, i) not in self._rows]
         if not missing:
             return
-        model: Any = spec.model
-        for row in await load_rows(self.session, spec, model.id.in_(missing), lock=lock and self.lock_rows):
+        for row in await load_rows(self.session, spec, "id", missing, lock=lock and self.lock_rows):
             self._rows[(spec.name, row.id)] = row
         self._absent.update((spec.name, i) for i in missing if (spec.name, i) not in self._rows)
 
@@ -211,6 +230,7 @@ class SyncWriter:
         return None
 
     async def _get(self, name: str, ident: uuid.UUID) -> RowView | None:
+        """A row of this tenant by id (``None``: there is none), read if not read yet."""
         key = (name, ident)
         if key not in self._rows and key not in self._absent:
             await self._fetch(ENTITIES[name], {ident}, lock=False)
@@ -222,13 +242,15 @@ class SyncWriter:
     async def apply(
         self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None
     ) -> list[Outcome]:
-        await self._load(mutations)
+        # Validation needs no rows: done first, its values also name the rows to read.
+        checked = [_check(m) for m in mutations]
+        await self._load(mutations, checked)
         now = utcnow()
         now_iso = rfc3339(now)
         outcomes: list[Outcome] = []
         pending: list[tuple[int, Pending]] = []
         for index, m in enumerate(mutations):
-            outcome, item = await self._decide(m, now, now_iso)
+            outcome, item = await self._decide(m, checked[index], now, now_iso)
             if skewed and skewed[index]:
                 outcome.notes.append("clock_skew")
             outcomes.append(outcome)
@@ -237,7 +259,9 @@ class SyncWriter:
         await self._persist(mutations, outcomes, pending, now)
         return outcomes
 
-    async def _decide(self, m: Incoming, now: Any, now_iso: str) -> tuple[Outcome, Pending | None]:
+    async def _decide(
+        self, m: Incoming, checked: Checked | None, now: Any, now_iso: str
+    ) -> tuple[Outcome, Pending | None]:
         spec = ENTITIES.get(m.entity)
         if spec is None:
             return Outcome(
@@ -280,12 +304,12 @@ class SyncWriter:
                 ), None
             current = Current(
                 values=row_values(spec, row),
-                meta=dict(row.field_meta or {}),
+                meta=row.field_meta or {},  # merge only reads it
                 version=row.version,
                 deleted=row.deleted_at is not None,
             )
             old_owner = row.scope_rep_id
-        decision = merge(spec, current, m, self.actor, now_iso=now_iso)
+        decision = merge(spec, current, m, self.actor, now_iso=now_iso, checked=checked)
         base = Outcome(
             decision.status, conflicts=decision.conflicts, error=decision.error, entity=spec.name, id=m.id
         )
@@ -301,8 +325,9 @@ class SyncWriter:
             return base, None
         candidate = {**(current.values if current else {}), **decision.changes, "id": m.id}
         new_owner = old_owner
+        changed = set(decision.changes)
         if decision.op != "delete":
-            refused = await self._check_references(spec, candidate, set(decision.changes))
+            refused = await self._check_references(spec, candidate, changed)
             if refused is not None:
                 return Outcome("rejected", error=refused.error, entity=spec.name, id=m.id), None
             new_owner = self._owner_of(spec, candidate)
@@ -317,18 +342,27 @@ class SyncWriter:
         if created:
             row = new_row(
                 spec,
-                {"id": m.id, "tenant_id": self.tenant_id, "version": 0, "field_meta": {}, "created_at": now},
+                {
+                    **decision.changes,
+                    "id": m.id,
+                    "tenant_id": self.tenant_id,
+                    "version": 0,
+                    "field_meta": {},
+                    "created_at": now,
+                    "updated_at": now,
+                    "scope_rep_id": new_owner,
+                },
             )
             self._rows[(spec.name, m.id)] = row
-        if decision.op == "delete":
-            row.deleted_at = now
-        else:
-            for name, value in decision.changes.items():
-                setattr(row, name, value)
-            if spec.name == "customer" and ({"lat", "lon"} & set(decision.changes) or created):
+            if spec.name == "customer":
                 row.location = point_wkt(row.lat, row.lon)
-            row.scope_rep_id = new_owner
-        row.updated_at = now
+        elif decision.op == "delete":
+            row.set_many({"deleted_at": now, "updated_at": now})
+        else:
+            row.set_many(decision.changes)
+            if spec.name == "customer" and {"lat", "lon"} & set(decision.changes):
+                row.location = point_wkt(row.lat, row.lon)
+            row.set_many({"scope_rep_id": new_owner, "updated_at": now})
         item = Pending(
             spec=spec,
             row=row,
@@ -339,7 +373,7 @@ class SyncWriter:
         )
         if decision.op != "delete":
             for hook in self.after_merge:
-                extra = await hook(self.session, spec, row, set(decision.changes), self.actor)
+                extra = await hook(self.session, spec, row, changed, self.actor)
                 for name, value in extra.items():
                     setattr(row, name, value)
                     item.extra_stamped.append(name)
@@ -499,6 +533,9 @@ class SyncWriter:
         rows: list[dict[str, Any]] = []
         now = utcnow()
         for m, outcome in zip(mutations, outcomes, strict=True):
+            error = outcome.error if outcome.status == "rejected" and not outcome.conflicts else None
+            if not outcome.conflicts and not error:
+                continue
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
             base = {
                 "tenant_id": self.tenant_id,
@@ -514,22 +551,23 @@ class SyncWriter:
                 "created_at": now,
             }
             for c in outcome.conflicts:
+                field_name = c["field"]
                 rows.append(
                     {
                         **base,
-                        "field": _clip(c["field"], 64),
+                        "field": _clip(field_name, 64),
                         "outcome": c.get("code") or c["outcome"],
-                        "client_value": _jsonable(m.fields.get(c["field"])),
+                        "client_value": _jsonable(m.fields.get(field_name)),
                         "server_value": c.get("server_value"),
                         "server_hlc": c.get("server_hlc"),
                     }
                 )
-            if outcome.status == "rejected" and outcome.error and not outcome.conflicts:
+            if error:
                 rows.append(
                     {
                         **base,
-                        "field": _clip(outcome.error.get("field"), 64),
-                        "outcome": outcome.error["code"],
+                        "field": _clip(error.get("field"), 64),
+                        "outcome": error["code"],
                         "client_value": None,
                         "server_value": None,
                         "server_hlc": None,
@@ -539,10 +577,15 @@ class SyncWriter:
 
 
 def _clip(value: Any, size: int) -> str | None:
-    return None if value is None else str(value)[:size]
+    if value is None:
+        return None
+    return (value if value.__class__ is str else str(value))[:size]
+
+
+_JSON_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | type(None) | list | dict):
+    if value.__class__ in _JSON_TYPES or isinstance(value, str | int | float | bool | list | dict):
         return value
     return str(value)

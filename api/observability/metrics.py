@@ -79,22 +79,34 @@ def observe_push(mutations: Sequence[Any], results: Sequence[dict[str, Any]]) ->
 
     PUSH_BATCH_SIZE.observe(len(mutations))
     entity_by_seq = {getattr(m, "seq", None): getattr(m, "entity", None) for m in mutations}
+    # Counted first, then added once per label set: a push carries up to a thousand results.
+    statuses: dict[str, int] = {}
+    conflicts: dict[tuple[str, str], int] = {}
     for result in results:
         status = _label(result.get("status"))
-        SYNC_MUTATIONS.labels(status).inc()
+        statuses[status] = statuses.get(status, 0) + 1
         if status == "duplicate":
+            continue
+        if status != "rejected" and not result.get("conflicts"):
             continue
         entity = _label(entity_by_seq.get(result.get("seq")), ENTITIES)
         for conflict in result.get("conflicts") or ():
             outcome = conflict.get("outcome")
             reason = conflict.get("code") if outcome == "rejected" else outcome
-            SYNC_CONFLICTS.labels(entity, _label(reason)).inc()
+            key = (entity, _label(reason))
+            conflicts[key] = conflicts.get(key, 0) + 1
         if status == "rejected" and isinstance(result.get("error"), dict):
-            SYNC_CONFLICTS.labels(entity, _label(result["error"].get("code"))).inc()
+            key = (entity, _label(result["error"].get("code")))
+            conflicts[key] = conflicts.get(key, 0) + 1
+    for status, count in statuses.items():
+        SYNC_MUTATIONS.labels(status).inc(count)
+    for (entity, reason), count in conflicts.items():
+        SYNC_CONFLICTS.labels(entity, reason).inc(count)
 
 
-def observe_pull(changes: Sequence[Any]) -> None:
-    PULL_PAGE_SIZE.observe(len(changes))
+def observe_pull(count: int) -> None:
+    """Record one pull page of ``count`` changes."""
+    PULL_PAGE_SIZE.observe(count)
 
 
 def observe_job(kind: str, seconds: float, outcome: str) -> None:
