@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, JSONBody, Parameter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,7 +67,9 @@ class SyncController(Controller):
         )
 
     @post("/push", operation_id="SyncPush", status_code=200, request_max_body_size=MAX_PUSH_BYTES)
-    async def push(self, state: State, principal: Principal, data: PushRequest) -> PushResponse:
+    async def push(
+        self, state: State, principal: NamedDependency[Principal], data: JSONBody[PushRequest]
+    ) -> PushResponse:
         settings: Settings = state["settings"]
         check_schema_version(data.schema_version)
         if data.client_id != principal.device_id:
@@ -92,11 +94,11 @@ class SyncController(Controller):
     async def pull(
         self,
         state: State,
-        principal: Principal,
-        session: AsyncSession,
-        cursor: str | None = None,
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
-        schema_version: int = CURRENT_SCHEMA_VERSION,
+        schema_version: FromQuery[int] = CURRENT_SCHEMA_VERSION,
     ) -> Response[PullResponse]:
         settings: Settings = state["settings"]
         check_schema_version(schema_version)
@@ -127,8 +129,8 @@ class SyncController(Controller):
     @get("/conflicts", operation_id="SyncConflicts")
     async def conflicts(
         self,
-        principal: Principal,
-        session: AsyncSession,
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> ConflictPage:
