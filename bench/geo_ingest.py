@@ -49,6 +49,9 @@ from geo.models import TrackPoint  # noqa: E402
 from geo.track_repository import TrackRepository  # noqa: E402
 from sync.clock_repository import ensure_clock  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proc_cpu import backend_cpu_since, backends_cpu, process_tree_cpu  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("FIELDLINE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BATCH = 10_000
 REPS = 8
@@ -174,49 +177,6 @@ async def truncate(url: str) -> None:
 
 
 # --- CPU accounting ------------------------------------------------------------------------------
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def _cpu_s(pid: int) -> float:
-    fields = _stat(pid)
-    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
-
-
-def _pids() -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-
-
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds used so far by ``root`` and its children (uvicorn workers)."""
-    children = [pid for pid in _pids() if (f := _stat(pid)) and int(f[1]) == root]
-    return _cpu_s(root) + sum(_cpu_s(c) for c in children)
-
-
-def backends_cpu(dbname: str) -> dict[int, float]:
-    """CPU seconds so far of every PostgreSQL backend connected to ``dbname``, by pid."""
-    out = {}
-    for pid in _pids():
-        try:
-            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if title.startswith("postgres:") and f" {dbname} " in title:
-            out[pid] = _cpu_s(pid)
-    return out
-
-
-def backend_cpu_since(dbname: str, before: dict[int, float]) -> float:
-    now = backends_cpu(dbname)
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 # --- the server ----------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""CPU seconds of local processes read from ``/proc``: a server's process tree and the PostgreSQL
+backends of one database. Unlike wall time, CPU per request depends little on what else shares
+the machine, so the benches report it beside their wall-clock figures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds used so far by ``root`` and its direct children (uvicorn workers)."""
+    children = [pid for pid in _pids() if (f := _stat(pid)) and int(f[1]) == root]
+    return cpu_s(root) + sum(cpu_s(c) for c in children)
+
+
+def backends_cpu(dbname: str) -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL backend connected to ``dbname``, by pid."""
+    out = {}
+    for pid in _pids():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {dbname} " in title:
+            out[pid] = cpu_s(pid)
+    return out
+
+
+def backend_cpu_since(dbname: str, before: dict[int, float]) -> float:
+    """CPU seconds the backends of ``dbname`` used since ``before`` (new backends count whole)."""
+    now = backends_cpu(dbname)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
