@@ -337,7 +337,8 @@ async def update_rows(
     rows = list(rows)
     groups: dict[tuple[str, ...], Changed] = defaultdict(list)
     for row in rows:
-        values = {name: row.values()[name] for name in row.dirty}
+        current = row.values()
+        values = {name: current[name] for name in row.dirty}
         if extra is not None:
             values.update(extra(row))
         if not values:

@@ -325,7 +325,10 @@ class SyncWriter:
                         meta[name] = [m.hlc, (meta.get(name) or [None, row.version])[1]]
                     row.field_meta = meta
             return base, None
-        candidate = {**(current.values if current else {}), **decision.changes, "id": m.id}
+        if current is None:
+            candidate = {**decision.changes, "id": m.id}
+        else:
+            candidate = {**current.values, **decision.changes, "id": m.id}
         new_owner = old_owner
         changed = set(decision.changes)
         if decision.op != "delete":
@@ -361,10 +364,9 @@ class SyncWriter:
         elif decision.op == "delete":
             row.set_many({"deleted_at": now, "updated_at": now})
         else:
-            row.set_many(decision.changes)
-            if spec.name == "customer" and {"lat", "lon"} & set(decision.changes):
+            row.set_many({**decision.changes, "scope_rep_id": new_owner, "updated_at": now})
+            if spec.name == "customer" and ("lat" in changed or "lon" in changed):
                 row.location = point_wkt(row.lat, row.lon)
-            row.set_many({"scope_rep_id": new_owner, "updated_at": now})
         item = Pending(
             spec=spec,
             row=row,
