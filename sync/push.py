@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Text, and_, bindparam, cast, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Text, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +27,7 @@ from sync import hlc as hlc_mod
 from sync.entities import Actor
 from sync.models import SyncClient, SyncPushResult
 from sync.policy import Incoming
+from sync.rows import db_error, raw_connection
 from sync.schema_versions import CURRENT, downgrade_result, upgrade_fields
 from sync.schemas import MutationIn
 from sync.writer import AfterMerge, SyncWriter
@@ -261,17 +261,29 @@ _CLIENTS: Any = SyncClient.__table__
 _RESULTS: Any = SyncPushResult.__table__
 
 
+#: PostgreSQL: the client's row, locked; sent as written (no statement to build or compile), it
+#: also begins the transaction.
+_LOCK_PG = "SELECT id, last_seq FROM sync_clients WHERE user_id = $1 AND client_id = $2 FOR UPDATE"
+#: PostgreSQL: a chunk's results and the client's new ``last_seq`` in one statement.
+_RECORD_PG = (
+    "WITH stored AS (INSERT INTO sync_push_results (sync_client_id, first_seq, last_seq, results, created_at)"
+    " VALUES ($1, $2, $3, $4::jsonb, $5))"
+    " UPDATE sync_clients SET last_seq = $6, updated_at = $5 WHERE id = $1"
+)
+
+
 async def _lock_client(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID
 ) -> tuple[uuid.UUID, int]:
     """The client's row (created on its first push), locked on PostgreSQL: ``(id, last_seq)``."""
     connection = await session.connection()
-    stmt = select(_CLIENTS.c.id, _CLIENTS.c.last_seq).where(
-        _CLIENTS.c.user_id == principal.user_id, _CLIENTS.c.client_id == client_id
-    )
     if connection.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = (await connection.execute(stmt)).first()
+        row = (await connection.exec_driver_sql(_LOCK_PG, (principal.user_id, client_id))).first()
+    else:
+        stmt = select(_CLIENTS.c.id, _CLIENTS.c.last_seq).where(
+            _CLIENTS.c.user_id == principal.user_id, _CLIENTS.c.client_id == client_id
+        )
+        row = (await connection.execute(stmt)).first()
     if row is not None:
         return row[0], int(row[1])
     ident = uuid.uuid4()
@@ -296,15 +308,22 @@ async def _record(
     connection = await session.connection()
     now = utcnow()
     results = msgspec.json.encode(processed).decode()
-    value: Any = bindparam("results", type_=Text)
+    first_seq, last_seq = processed[0]["seq"], processed[-1]["seq"]
     if connection.dialect.name == "postgresql":
-        value = cast(value, JSONB)
+        import asyncpg  # PostgreSQL only
+
+        raw = await raw_connection(session)
+        try:
+            await raw.execute(_RECORD_PG, sync_client_id, first_seq, last_seq, results, now, last)
+        except asyncpg.PostgresError as exc:
+            raise db_error("INSERT sync_push_results", exc) from exc
+        return
     await connection.execute(
         insert(_RESULTS).values(
             sync_client_id=sync_client_id,
-            first_seq=processed[0]["seq"],
-            last_seq=processed[-1]["seq"],
-            results=value,
+            first_seq=first_seq,
+            last_seq=last_seq,
+            results=bindparam("results", type_=Text),
             created_at=now,
         ),
         {"results": results},

@@ -161,11 +161,11 @@ async def load_rows(
         import asyncpg
 
         sql, as_json = _pg_load_sql(table, column, lock)
-        raw = await _raw_connection(session)
+        raw = await raw_connection(session)
         try:
             records = await raw.fetch(sql, list(ids))
         except asyncpg.PostgresError as exc:
-            raise _db_error(f"SELECT {table.name}", exc) from exc
+            raise db_error(f"SELECT {table.name}", exc) from exc
         rows = []
         for record in records:
             values = dict(record)
@@ -256,7 +256,7 @@ async def bulk_insert(session: AsyncSession, table: Table, params: list[dict[str
     await session.execute(stmt, [{f"v_{k}": v for k, v in values.items()} for values in params])
 
 
-async def _raw_connection(session: AsyncSession) -> Any:
+async def raw_connection(session: AsyncSession) -> Any:
     """The session's asyncpg connection, inside the session's transaction."""
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
@@ -267,7 +267,7 @@ async def _raw_connection(session: AsyncSession) -> Any:
     return raw
 
 
-def _db_error(what: str, exc: Exception) -> Exception:
+def db_error(what: str, exc: Exception) -> Exception:
     """An asyncpg error as the SQLAlchemy error the callers handle (retries keep working)."""
     import asyncpg
 
@@ -291,11 +291,11 @@ async def _copy(session: AsyncSession, table: Table, names: list[str], params: l
             for i in json_at:
                 record[i] = _json_text(record[i])
             records[index] = record
-    raw = await _raw_connection(session)
+    raw = await raw_connection(session)
     try:
         await raw.copy_records_to_table(table.name, records=records, columns=names)
     except asyncpg.PostgresError as exc:
-        raise _db_error(f"COPY {table.name}", exc) from exc
+        raise db_error(f"COPY {table.name}", exc) from exc
 
 
 # --- changed rows --------------------------------------------------------------------------------
@@ -337,7 +337,8 @@ async def update_rows(
     rows = list(rows)
     groups: dict[tuple[str, ...], Changed] = defaultdict(list)
     for row in rows:
-        values = {name: row.values()[name] for name in row.dirty}
+        current = row.values()
+        values = {name: current[name] for name in row.dirty}
         if extra is not None:
             values.update(extra(row))
         if not values:
@@ -371,11 +372,11 @@ async def _update_unnest(
             arrays.append([_json_text(values[name]) for _, values in changed])
         else:
             arrays.append([values[name] for _, values in changed])
-    raw = await _raw_connection(session)
+    raw = await raw_connection(session)
     try:
         await raw.execute(_unnest_update(table, names), *arrays)
     except asyncpg.PostgresError as exc:
-        raise _db_error(f"UPDATE {table.name}", exc) from exc
+        raise db_error(f"UPDATE {table.name}", exc) from exc
 
 
 class Twins:

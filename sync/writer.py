@@ -232,9 +232,10 @@ class SyncWriter:
     async def _get(self, name: str, ident: uuid.UUID) -> RowView | None:
         """A row of this tenant by id (``None``: there is none), read if not read yet."""
         key = (name, ident)
-        if key not in self._rows and key not in self._absent:
-            await self._fetch(ENTITIES[name], {ident}, lock=False)
         row = self._rows.get(key)
+        if row is None and key not in self._absent:
+            await self._fetch(ENTITIES[name], {ident}, lock=False)
+            row = self._rows.get(key)
         if row is None or row.tenant_id != self.tenant_id:
             return None
         return row
@@ -274,7 +275,8 @@ class SyncWriter:
                 entity=m.entity,
                 id=m.id,
             ), None
-        row = self._rows.get((spec.name, m.id))
+        key = (spec.name, m.id)
+        row = self._rows.get(key)
         if row is not None and row.tenant_id != self.tenant_id:
             return Outcome(
                 "rejected",
@@ -323,7 +325,10 @@ class SyncWriter:
                         meta[name] = [m.hlc, (meta.get(name) or [None, row.version])[1]]
                     row.field_meta = meta
             return base, None
-        candidate = {**(current.values if current else {}), **decision.changes, "id": m.id}
+        if current is None:
+            candidate = {**decision.changes, "id": m.id}
+        else:
+            candidate = {**current.values, **decision.changes, "id": m.id}
         new_owner = old_owner
         changed = set(decision.changes)
         if decision.op != "delete":
@@ -353,16 +358,15 @@ class SyncWriter:
                     "scope_rep_id": new_owner,
                 },
             )
-            self._rows[(spec.name, m.id)] = row
+            self._rows[key] = row
             if spec.name == "customer":
                 row.location = point_wkt(row.lat, row.lon)
         elif decision.op == "delete":
             row.set_many({"deleted_at": now, "updated_at": now})
         else:
-            row.set_many(decision.changes)
-            if spec.name == "customer" and {"lat", "lon"} & set(decision.changes):
+            row.set_many({**decision.changes, "scope_rep_id": new_owner, "updated_at": now})
+            if spec.name == "customer" and ("lat" in changed or "lon" in changed):
                 row.location = point_wkt(row.lat, row.lon)
-            row.set_many({"scope_rep_id": new_owner, "updated_at": now})
         item = Pending(
             spec=spec,
             row=row,
@@ -428,14 +432,13 @@ class SyncWriter:
                 next_version += len(ids)
             for index, item in pending:
                 row = item.row
-                row.version = next_version
-                meta = dict(row.field_meta or {})
-                hlc = mutations[index].hlc
-                for name in item.decision.stamped:
-                    meta[name] = [hlc, next_version]
-                for name in item.extra_stamped:
-                    meta[name] = [hlc, next_version]
-                row.field_meta = meta
+                # One stamp for every field the mutation wrote (the list is never changed in place).
+                stamp = [mutations[index].hlc, next_version]
+                meta = dict(row.field_meta or ())
+                meta.update(dict.fromkeys(item.decision.stamped, stamp))
+                if item.extra_stamped:
+                    meta.update(dict.fromkeys(item.extra_stamped, stamp))
+                row.set_many({"version": next_version, "field_meta": meta})
                 outcomes[index].version = next_version
                 next_version += 1
         twins = Twins(self.session)
