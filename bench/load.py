@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from proc_cpu import backends_cpu, process_tree_cpu
+from proc_cpu import BackendMeter, process_tree_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "load-test-password"
@@ -288,9 +288,9 @@ class LocalFleet:
     db_name: str
     pids: list[int]
 
-    def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far of the API and worker processes, and of the database's backends."""
-        return sum(process_tree_cpu(pid) for pid in self.pids), sum(backends_cpu(self.db_name).values())
+    def server_cpu(self) -> float:
+        """CPU seconds so far of the API and worker processes."""
+        return sum(process_tree_cpu(pid) for pid in self.pids)
 
 
 @contextlib.contextmanager
@@ -467,7 +467,8 @@ async def run_once(
 ) -> LoadReport:
     rng = random.Random(args.seed)
     metrics = Metrics()
-    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
+    connections = args.connections or args.devices
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         n_reps = max(1, args.devices // args.devices_per_rep)
         reps = await create_reps(http, args.admin, args.password, n_reps, uuid.uuid4().hex[:6])
@@ -486,7 +487,8 @@ async def run_once(
             flush=True,
         )
         load_before = os.getloadavg()
-        cpu_before = (*fleet.cpu(), time.process_time()) if fleet else None
+        cpu_before = (fleet.server_cpu(), time.process_time()) if fleet else None
+        database = BackendMeter(fleet.db_name) if fleet else None
         started = time.monotonic()
         until = started + args.duration
         progress = asyncio.create_task(_progress(metrics, started, until))
@@ -495,9 +497,9 @@ async def run_once(
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()
         cpu = None
-        if fleet and cpu_before:
-            now = (*fleet.cpu(), time.process_time())
-            cpu = tuple(b - a for a, b in zip(cpu_before, now, strict=True))
+        if fleet and cpu_before and database:
+            server, client = fleet.server_cpu() - cpu_before[0], time.process_time() - cpu_before[1]
+            cpu = (server, database.stop(), client)
         problems = await verify(devices, fleet.db_url if fleet else None)
 
     return LoadReport(args, think, metrics, quiet, elapsed, problems, load_before, load_after, cpu)
@@ -688,7 +690,9 @@ def main() -> int:
         default=[10.0, 2.0],
         help="mean think time between a phone's requests, s; one run per value",
     )
-    p.add_argument("--connections", type=int, default=200)
+    p.add_argument(
+        "--connections", type=int, default=0, help="client connection pool; default one per phone, as phones"
+    )
     p.add_argument("--admin", default="admin@demo.test")
     p.add_argument("--password", default="fieldline-demo")
     p.add_argument("--seed", type=int, default=7)

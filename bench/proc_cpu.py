@@ -51,3 +51,34 @@ def backend_cpu_since(dbname: str, before: dict[int, float]) -> float:
     """CPU seconds the backends of ``dbname`` used since ``before`` (new backends count whole)."""
     now = backends_cpu(dbname)
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+
+
+class BackendMeter:
+    """CPU seconds used by the backends of one database over an interval, counting backends that
+    exit before it ends (a connection pool replaces its connections): sampled every ``every``
+    seconds in a thread, each backend counted from its first sample (from zero when it started
+    inside the interval) to its last."""
+
+    def __init__(self, dbname: str, every: float = 0.25) -> None:
+        import threading
+
+        self.dbname = dbname
+        self.every = every
+        self._start = backends_cpu(dbname)
+        self._last = dict(self._start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        self._last.update(backends_cpu(self.dbname))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._last.items())
