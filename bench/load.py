@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+# The bench's own helpers, also when this file is loaded as a module from the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from proc_cpu import BackendMeter, process_tree_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
