@@ -50,9 +50,7 @@ async def write_as(
     actor = Actor(user_id=uid, role="rep", rep_scope=frozenset({uid}))
     async with write_session(sessions) as session:
         writer = SyncWriter(session, world.tenant_a, actor)
-        (outcome,) = await writer.apply(
-            [Incoming("expense", ident, "upsert", CLOCK.now(), None, fields)]
-        )
+        (outcome,) = await writer.apply([Incoming("expense", ident, "upsert", CLOCK.now(), None, fields)])
         assert outcome.status in {"applied", "merged"}, outcome.error
 
 

@@ -1,4 +1,3 @@
-
 """``GET /v1/expenses/export.csv``: content, quoting, the tenant's days, scope, refusals, paging."""
 
 from __future__ import annotations

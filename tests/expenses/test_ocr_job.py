@@ -1,4 +1,3 @@
-
 """The ``ocr.receipt`` job end to end with real tesseract: fields, flags, status, sync, failures."""
 
 from __future__ import annotations
@@ -256,4 +255,3 @@ async def test_rep_edit_made_while_processing_is_kept(receipts: Receipts) -> Non
     assert (expense.total, expense.category_code) == ("30.00", "other")
     assert expense.extraction["fields"]["total"]["value"] == "31.64"
     assert expense.date is not None
-

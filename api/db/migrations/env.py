@@ -19,12 +19,27 @@ writer = rewriter.Rewriter().chain(alembic_helpers.writer)
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if type_ == "table" and name and (name.startswith(("idx_", "spatial", "sql_", "virts_", "views_"))
-                                      or name in {"spatial_ref_sys", "geometry_columns", "KNN", "KNN2",
-                                                  "ElementaryGeometries", "SpatialIndex",
-                                                  "data_licenses", "spatialite_history",
-                                                  "topology", "layer"}
-                                      or name.endswith(("_auth", "_statistics", "_field_infos"))):
+    if (
+        type_ == "table"
+        and name
+        and (
+            name.startswith(("idx_", "spatial", "sql_", "virts_", "views_"))
+            or name
+            in {
+                "spatial_ref_sys",
+                "geometry_columns",
+                "KNN",
+                "KNN2",
+                "ElementaryGeometries",
+                "SpatialIndex",
+                "data_licenses",
+                "spatialite_history",
+                "topology",
+                "layer",
+            }
+            or name.endswith(("_auth", "_statistics", "_field_infos"))
+        )
+    ):
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
