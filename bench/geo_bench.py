@@ -353,16 +353,9 @@ Core, `ON CONFLICT DO NOTHING`, one transaction per batch) without any HTTP, ove
 
 def write_section(text: str, path: Path) -> None:
     """Replace (or append) the ``## Geo`` section, leaving every other section untouched."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == "## Geo"), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
+    from docs_section import replace_section
+
+    replace_section("## Geo", text, path)
 
 
 def ingest_section() -> str:

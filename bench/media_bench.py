@@ -599,16 +599,9 @@ def write_subsection(title: str, lines: list[str]) -> None:
 
 
 def write_docs(body: list[str]) -> None:
-    section = "## Media\n\n" + "\n".join(body).rstrip() + "\n"
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("\n## Media\n")
-    if start == -1:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + section + (text[end:] if end != -1 else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
+    from docs_section import replace_section
+
+    replace_section("## Media", "## Media\n\n" + "\n".join(body), DOCS)
 
 
 def main() -> None:

@@ -733,15 +733,9 @@ def r_pg_version() -> str:
 
 
 def write_section(body: str, path: Path) -> None:
-    section = "## Sync\n\n" + body.rstrip() + "\n"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find("\n## Sync\n")
-    if start == -1:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + section + ("\n" + text[end + 1 :] if end != -1 else "")
-    path.write_text(text)
+    from docs_section import replace_section
+
+    replace_section("## Sync", "## Sync\n\n" + body, path)
 
 
 def main() -> None:
