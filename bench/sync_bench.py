@@ -58,6 +58,10 @@ from sync.clock_repository import allocate_versions, ensure_clock  # noqa: E402
 from sync.entities import Actor  # noqa: E402
 from sync.hlc import HybridClock  # noqa: E402
 from sync.policy import Incoming  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proc_cpu import cpu_s  # noqa: E402
+
 from sync.writer import SyncWriter  # noqa: E402
 
 PG_URL = os.environ.get("FIELDLINE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -258,17 +262,6 @@ class Timed:
 
 # --- CPU time: what the run cost, whatever else shares the machine ------------------------------
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
 
 def _backend_pids(dbname: str) -> list[int]:
     async def go() -> list[int]:
@@ -296,10 +289,10 @@ class CpuMeter:
         self.dbname = dbname
 
     def _app(self) -> float:
-        return _cpu_seconds(self.pid) if self.pid is not None else time.process_time()
+        return cpu_s(self.pid) if self.pid is not None else time.process_time()
 
     def snapshot(self) -> tuple[float, dict[int, float]]:
-        backends = {p: _cpu_seconds(p) for p in _backend_pids(self.dbname)} if self.dbname else {}
+        backends = {p: cpu_s(p) for p in _backend_pids(self.dbname)} if self.dbname else {}
         return self._app(), backends
 
     def since(self, before: tuple[float, dict[int, float]]) -> dict[str, float]:
