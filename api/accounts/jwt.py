@@ -38,28 +38,28 @@ async def principal_from_token(
     db = database_from_state(connection.app.state)
     async with db.sessions() as session:
         repo = AccountsRepository(session)
-        user = await repo.user(user_id)
-        if user is None or user.tenant_id != tenant_id or not user.is_active or user.deleted_at is not None:
+        caller = await repo.caller(user_id, device_id)
+        if caller is None:
             return None
-        device = await repo.device(user_id, device_id)
-        if device is None:
+        _, user_tenant, role, name, team_id, is_active, deleted_at, revoked_at = caller
+        if user_tenant != tenant_id or not is_active or deleted_at is not None:
             return None
-        if device.revoked_at is not None and (token.ims or 0) <= int(device.revoked_at.timestamp() * 1000):
+        if revoked_at is not None and (token.ims or 0) <= int(revoked_at.timestamp() * 1000):
             return None
         scope: frozenset[uuid.UUID] | None
-        if user.role == "admin":
+        if role == "admin":
             scope = None
-        elif user.role == "manager":
-            scope = frozenset(await repo.team_rep_ids(user.id) | {user.id})
+        elif role == "manager":
+            scope = frozenset(await repo.team_rep_ids(user_id) | {user_id})
         else:
-            scope = frozenset({user.id})
+            scope = frozenset({user_id})
         return Principal(
-            user_id=user.id,
-            tenant_id=user.tenant_id,
-            role=user.role,
+            user_id=user_id,
+            tenant_id=tenant_id,
+            role=role,
             device_id=device_id,
-            name=user.name,
-            team_id=user.team_id,
+            name=name,
+            team_id=team_id,
             rep_scope=scope,
         )
 

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.models import Device, RefreshToken, User
 from api.tenancy.models import Team
+
+_CALLER = (
+    select(
+        User.id,
+        User.tenant_id,
+        User.role,
+        User.name,
+        User.team_id,
+        User.is_active,
+        User.deleted_at,
+        Device.revoked_at,
+    )
+    .join(Device, Device.user_id == User.id)
+    .where(User.id == bindparam("user_id"), Device.device_id == bindparam("device_id"))
+)
 
 
 class AccountsRepository:
@@ -21,6 +37,12 @@ class AccountsRepository:
 
     async def user(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def caller(self, user_id: uuid.UUID, device_id: uuid.UUID) -> Row[Any] | None:
+        """What authenticating a request needs of a user and their device, in one statement:
+        ``(id, tenant_id, role, name, team_id, is_active, deleted_at, revoked_at)``."""
+        result = await self.session.execute(_CALLER, {"user_id": user_id, "device_id": device_id})
+        return result.first()
 
     async def team_rep_ids(self, manager_id: uuid.UUID) -> set[uuid.UUID]:
         rows = await self.session.scalars(
