@@ -114,3 +114,7 @@ async def check_in_verdict_hook(
             "details": verdict.details,
         }
     }
+
+
+#: The writer calls the hook only for mutations that changed one of these fields.
+check_in_verdict_hook.watches = frozenset({"check_in"})  # type: ignore[attr-defined]

@@ -65,12 +65,32 @@ class FieldSpec:
         converted = msgspec.convert(value, self.type)
         if self.check is not None:
             self.check(converted)
-        if isinstance(converted, msgspec.Struct | list | dict):
+        if converted.__class__ is str:
+            if "\x00" in converted:
+                raise ValueError(NUL_MESSAGE)
+        elif isinstance(converted, msgspec.Struct | list | dict):
             converted = _builtins(converted)
+            if holds_nul(converted):
+                raise ValueError(NUL_MESSAGE)
         return self.to_column(converted)
 
     def writable_by(self, role: str) -> bool:
         return ROLE_RANK[role] >= ACCESS_RANK[self.access]
+
+
+#: Neither database stores text with NUL characters as sent (PostgreSQL refuses them outright).
+NUL_MESSAGE = "text may not contain NUL characters"
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a JSON value has a NUL character in any string or key."""
+    if value.__class__ is str:
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False
 
 
 def _nullable(tp: Any) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import msgspec
 
 from sync.entities import Actor, EntitySpec, Values
-from sync.fields import identity
+from sync.fields import NUL_MESSAGE, holds_nul, identity
 
 Op = Literal["create", "update", "delete", "none"]
 
@@ -134,6 +134,8 @@ def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict
     plain = _plain(spec)
     for name in raw:
         value = getattr(parsed, name)
+        if value.__class__ is str and "\x00" in value:
+            return {}, {"code": "validation_failed", "message": NUL_MESSAGE, "field": name}
         if value is None or (name in plain and value.__class__ in _SCALARS):
             out[name] = value
             continue
@@ -145,6 +147,8 @@ def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict
             return {}, {"code": "validation_failed", "message": str(exc) or "invalid value", "field": name}
         if isinstance(value, msgspec.Struct | list | dict):
             value = msgspec.to_builtins(value)
+            if holds_nul(value):
+                return {}, {"code": "validation_failed", "message": NUL_MESSAGE, "field": name}
         out[name] = fs.to_column(value)
     return out, None
 

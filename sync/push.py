@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -185,23 +185,34 @@ class PushService:
                 to_apply.append(incoming)
                 skewed.append(was_skewed)
                 slots.append(i)
-            if to_apply:
-                writer = SyncWriter(
-                    session,
-                    principal.tenant_id,
-                    actor_for(principal),
-                    after_merge=self.after_merge,
-                    lock_rows=True,
-                    client_id=client_id,
-                )
-                outcomes = await writer.apply(to_apply, skewed=skewed)
-                for i, incoming, outcome in zip(slots, to_apply, outcomes, strict=True):
-                    local[i] = downgrade_result(
-                        schema_version, incoming.entity, outcome.to_wire(incoming.seq)
+            writer: SyncWriter | None = None
+            try:
+                if to_apply:
+                    writer = SyncWriter(
+                        session,
+                        principal.tenant_id,
+                        actor_for(principal),
+                        after_merge=self.after_merge,
+                        lock_rows=True,
+                        client_id=client_id,
                     )
-            if local:
-                processed = [local[i] for i in sorted(local)]
-                await _record(session, sync_client_id, processed, last)
+                    # The last writes are still being sent while the results are put together.
+                    outcomes = await writer.apply(to_apply, skewed=skewed, wait=False)
+                    for i, incoming, outcome in zip(slots, to_apply, outcomes, strict=True):
+                        local[i] = downgrade_result(
+                            schema_version, incoming.entity, outcome.to_wire(incoming.seq)
+                        )
+                record = None
+                if local:
+                    record = _prepare_record(sync_client_id, [local[i] for i in sorted(local)], last)
+                if writer is not None:
+                    await writer.finish()
+            except BaseException:
+                if writer is not None:
+                    await writer.abandon()
+                raise
+            if record is not None:
+                await record(session)
             for i, res in local.items():
                 results[i] = res
         return last
@@ -301,36 +312,41 @@ async def _lock_client(
     return ident, 0
 
 
-async def _record(
-    session: AsyncSession, sync_client_id: uuid.UUID, processed: list[dict[str, Any]], last: int
-) -> None:
-    """Store the results of a chunk for retries and advance the client's ``last_seq`` to ``last``."""
-    connection = await session.connection()
+def _prepare_record(
+    sync_client_id: uuid.UUID, processed: list[dict[str, Any]], last: int
+) -> Callable[[AsyncSession], Awaitable[None]]:
+    """Storing the results of a chunk (for retries) and advancing the client's ``last_seq`` to
+    ``last``; the results are encoded now, sent with ``await record(session)``."""
     now = utcnow()
     results = msgspec.json.encode(processed).decode()
     first_seq, last_seq = processed[0]["seq"], processed[-1]["seq"]
-    if connection.dialect.name == "postgresql":
-        import asyncpg  # PostgreSQL only
 
-        raw = await raw_connection(session)
-        try:
-            await raw.execute(_RECORD_PG, sync_client_id, first_seq, last_seq, results, now, last)
-        except asyncpg.PostgresError as exc:
-            raise db_error("INSERT sync_push_results", exc) from exc
-        return
-    await connection.execute(
-        insert(_RESULTS).values(
-            sync_client_id=sync_client_id,
-            first_seq=first_seq,
-            last_seq=last_seq,
-            results=bindparam("results", type_=Text),
-            created_at=now,
-        ),
-        {"results": results},
-    )
-    await connection.execute(
-        update(_CLIENTS).where(_CLIENTS.c.id == sync_client_id).values(last_seq=last, updated_at=now)
-    )
+    async def record(session: AsyncSession) -> None:
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":
+            import asyncpg  # PostgreSQL only
+
+            raw = await raw_connection(session)
+            try:
+                await raw.execute(_RECORD_PG, sync_client_id, first_seq, last_seq, results, now, last)
+            except asyncpg.PostgresError as exc:
+                raise db_error("INSERT sync_push_results", exc) from exc
+            return
+        await connection.execute(
+            insert(_RESULTS).values(
+                sync_client_id=sync_client_id,
+                first_seq=first_seq,
+                last_seq=last_seq,
+                results=bindparam("results", type_=Text),
+                created_at=now,
+            ),
+            {"results": results},
+        )
+        await connection.execute(
+            update(_CLIENTS).where(_CLIENTS.c.id == sync_client_id).values(last_seq=last, updated_at=now)
+        )
+
+    return record
 
 
 def _retryable(exc: Exception) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -31,6 +31,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from sync.entities import EntitySpec
+
+#: A write whose parameters are already taken from the rows: later changes to the rows do not
+#: affect it. Sent with ``await write(session)``.
+Write = Callable[[AsyncSession], Awaitable[Any]]
 
 
 class RowView:
@@ -67,7 +71,13 @@ class RowView:
 
     @property
     def is_new(self) -> bool:
+        """Not in the database yet: its insert has not been prepared."""
         return self._new
+
+    def inserted(self) -> None:
+        """Its insert is prepared: later changes are written as updates."""
+        object.__setattr__(self, "_new", False)
+        self._dirty.clear()
 
     @property
     def dirty(self) -> set[str]:
@@ -213,12 +223,12 @@ def _not_null_defaults(table: Table) -> list[Column[Any]]:
     return found
 
 
-async def insert_rows(
+def prepare_insert_rows(
     session: AsyncSession, spec: EntitySpec, rows: Sequence[RowView], extra: Any = None
-) -> None:
-    """Insert new rows in one statement. ``extra(row) -> dict`` adds computed columns."""
+) -> Write | None:
+    """The insert of new rows as one statement. ``extra(row) -> dict`` adds computed columns."""
     if not rows:
-        return
+        return None
     table = _table(spec)
     defaults = _not_null_defaults(table)
     params = []
@@ -230,9 +240,19 @@ async def insert_rows(
             if extra is not None:
                 values.update(extra(row))
         params.append(values)
-    await bulk_insert(session, table, params)
+    write = prepare_insert(session, table, params)
     for row in rows:
-        row.dirty.clear()
+        row.inserted()
+    return write
+
+
+async def insert_rows(
+    session: AsyncSession, spec: EntitySpec, rows: Sequence[RowView], extra: Any = None
+) -> None:
+    """Insert new rows in one statement. ``extra(row) -> dict`` adds computed columns."""
+    write = prepare_insert_rows(session, spec, rows, extra)
+    if write is not None:
+        await write(session)
 
 
 #: From this many rows on, PostgreSQL gets them through ``COPY`` (several times faster than an
@@ -240,20 +260,28 @@ async def insert_rows(
 COPY_FROM = 32
 
 
-async def bulk_insert(session: AsyncSession, table: Table, params: list[dict[str, Any]]) -> None:
-    """Insert rows given as ``{column: value}`` (every row with the same columns)."""
+def prepare_insert(session: AsyncSession, table: Table, params: list[dict[str, Any]]) -> Write | None:
+    """The insert of rows given as ``{column: value}`` (every row with the same columns)."""
     if not params:
-        return
+        return None
     names = sorted(params[0])
     for values in params:
         if len(values) != len(names):
             raise ValueError(f"rows of one insert differ in columns: {sorted(values)} vs {names}")
     geometry = any(isinstance(table.c[name].type, Geometry) for name in names)
     if len(params) >= COPY_FROM and not geometry and _dialect(session) == "postgresql":
-        await _copy(session, table, names, params)
-        return
+        records = _copy_records(table, names, params)
+        return lambda s: _copy(s, table, names, records)
     stmt = insert(table).values({name: _bind(table, name) for name in names})
-    await session.execute(stmt, [{f"v_{k}": v for k, v in values.items()} for values in params])
+    multi = [{f"v_{k}": v for k, v in values.items()} for values in params]
+    return lambda s: s.execute(stmt, multi)
+
+
+async def bulk_insert(session: AsyncSession, table: Table, params: list[dict[str, Any]]) -> None:
+    """Insert rows given as ``{column: value}`` (every row with the same columns)."""
+    write = prepare_insert(session, table, params)
+    if write is not None:
+        await write(session)
 
 
 async def raw_connection(session: AsyncSession) -> Any:
@@ -276,9 +304,8 @@ def db_error(what: str, exc: Exception) -> Exception:
     return DBAPIError(what, None, exc)
 
 
-async def _copy(session: AsyncSession, table: Table, names: list[str], params: list[dict[str, Any]]) -> None:
-    import asyncpg  # PostgreSQL only
-
+def _copy_records(table: Table, names: list[str], params: list[dict[str, Any]]) -> list[Any]:
+    """The rows as ``COPY`` records, JSON columns encoded."""
     json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
     pick = itemgetter(*names)
     if len(names) == 1:
@@ -291,6 +318,12 @@ async def _copy(session: AsyncSession, table: Table, names: list[str], params: l
             for i in json_at:
                 record[i] = _json_text(record[i])
             records[index] = record
+    return records
+
+
+async def _copy(session: AsyncSession, table: Table, names: list[str], records: list[Any]) -> None:
+    import asyncpg  # PostgreSQL only
+
     raw = await raw_connection(session)
     try:
         await raw.copy_records_to_table(table.name, records=records, columns=names)
@@ -329,54 +362,74 @@ def _unnest_update(table: Table, names: tuple[str, ...]) -> str:
     return sql
 
 
-async def update_rows(
+def prepare_update_rows(
     session: AsyncSession, spec: EntitySpec, rows: Iterable[RowView], extra: Any = None
-) -> None:
-    """Write the changed columns of existing rows: one statement per set of changed columns."""
+) -> Write | None:
+    """The writes of the changed columns of existing rows: one statement per set of columns."""
     table = _table(spec)
-    rows = list(rows)
     groups: dict[tuple[str, ...], Changed] = defaultdict(list)
     for row in rows:
         current = row.values()
         values = {name: current[name] for name in row.dirty}
         if extra is not None:
             values.update(extra(row))
+        row.dirty.clear()
         if not values:
             continue
         groups[tuple(sorted(values))].append((row.id, values))
+    if not groups:
+        return None
     postgres = _dialect(session) == "postgresql"
+    writes: list[Write] = []
     for names, changed in groups.items():
         if postgres and not any(isinstance(table.c[name].type, Geometry) for name in names):
-            await _update_unnest(session, table, names, changed)
+            writes.append(_prepare_unnest(table, names, changed))
             continue
         stmt = (
             update(table)
             .where(table.c.id == bindparam("_id"))
             .values({name: _bind(table, name) for name in names})
         )
-        await session.execute(
-            stmt, [{"_id": ident, **{f"v_{k}": v for k, v in values.items()}} for ident, values in changed]
-        )
-    for row in rows:
-        row.dirty.clear()
+        multi = [{"_id": ident, **{f"v_{k}": v for k, v in values.items()}} for ident, values in changed]
+        writes.append(lambda s, stmt=stmt, multi=multi: s.execute(stmt, multi))
+    if len(writes) == 1:
+        return writes[0]
+
+    async def write_all(s: AsyncSession) -> None:
+        for write in writes:
+            await write(s)
+
+    return write_all
 
 
-async def _update_unnest(
-    session: AsyncSession, table: Table, names: tuple[str, ...], changed: Changed
+async def update_rows(
+    session: AsyncSession, spec: EntitySpec, rows: Iterable[RowView], extra: Any = None
 ) -> None:
-    import asyncpg  # PostgreSQL only
+    """Write the changed columns of existing rows: one statement per set of changed columns."""
+    write = prepare_update_rows(session, spec, rows, extra)
+    if write is not None:
+        await write(session)
 
+
+def _prepare_unnest(table: Table, names: tuple[str, ...], changed: Changed) -> Write:
     arrays: list[list[Any]] = [[ident for ident, _ in changed]]
     for name in names:
         if isinstance(table.c[name].type, JSON):
             arrays.append([_json_text(values[name]) for _, values in changed])
         else:
             arrays.append([values[name] for _, values in changed])
-    raw = await raw_connection(session)
-    try:
-        await raw.execute(_unnest_update(table, names), *arrays)
-    except asyncpg.PostgresError as exc:
-        raise db_error(f"UPDATE {table.name}", exc) from exc
+    sql = _unnest_update(table, names)
+
+    async def write(session: AsyncSession) -> None:
+        import asyncpg  # PostgreSQL only
+
+        raw = await raw_connection(session)
+        try:
+            await raw.execute(sql, *arrays)
+        except asyncpg.PostgresError as exc:
+            raise db_error(f"UPDATE {table.name}", exc) from exc
+
+    return write
 
 
 class Twins:

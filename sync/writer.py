@@ -9,6 +9,7 @@ numbers under the tenant's clock lock and writes every row with one ``executeman
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
@@ -24,7 +25,16 @@ from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
 from sync.policy import Checked, Current, Decision, Incoming, merge, validate_fields
-from sync.rows import RowView, Twins, bulk_insert, insert_rows, load_rows, new_row, refresh_twin, update_rows
+from sync.rows import (
+    RowView,
+    Twins,
+    load_rows,
+    new_row,
+    prepare_insert,
+    prepare_insert_rows,
+    prepare_update_rows,
+    refresh_twin,
+)
 from sync.scope_moves import (
     CHILD_SPECS,
     LOCK_ORDER,
@@ -35,6 +45,14 @@ from sync.scope_moves import (
     team_managers,
     team_move,
 )
+from sync.write_pipe import WritePipe
+
+#: Mutations decided before their writes are sent: the database applies one step while the next
+#: is decided (see :mod:`sync.write_pipe`).
+STEP = 100
+#: While writes are being sent, the decisions give the event loop a turn this often (mutations),
+#: so the pipe moves on to its next message.
+YIELD_EVERY = 16
 
 
 @dataclass
@@ -67,7 +85,8 @@ class Outcome:
 
 #: Called for every accepted create/update before versions are assigned; may add server-side
 #: changes (e.g. a check-in verdict). Receives the session, the spec, the row and the changed fields
-#: (shared by the hooks of one mutation: read them, do not change them).
+#: (shared by the hooks of one mutation: read them, do not change them). A hook with a ``watches``
+#: attribute (a set of field names) is called only when one of those fields changed.
 AfterMerge = Callable[[AsyncSession, EntitySpec, Any, set[str], Actor], Awaitable[Values]]
 
 
@@ -141,6 +160,10 @@ class SyncWriter:
         self._children: dict[uuid.UUID, list[RowView]] = {}
         self._absent: set[tuple[str, uuid.UUID]] = set()
         self._purged_through = 0
+        self._pipe = WritePipe(session)
+        #: Change numbers: the next one to hand out and the end of the range reserved so far.
+        self._next_version: int | None = None
+        self._reserved_end = 0
 
     async def _load(self, mutations: Sequence[Incoming], checked: Sequence[Checked | None]) -> None:
         """Read every row the batch needs, one query per entity type, locking targets in lock order.
@@ -195,6 +218,7 @@ class SyncWriter:
         missing = [i for i in ids if (spec.name, i) not in self._rows]
         if not missing:
             return
+        await self._pipe.drain()
         for row in await load_rows(self.session, spec, "id", missing, lock=lock and self.lock_rows):
             self._rows[(spec.name, row.id)] = row
         self._absent.update((spec.name, i) for i in missing if (spec.name, i) not in self._rows)
@@ -241,24 +265,72 @@ class SyncWriter:
         return row
 
     async def apply(
-        self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None
+        self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None, wait: bool = True
     ) -> list[Outcome]:
+        """Decide and write ``mutations``. With ``wait=False`` the last writes may still be on
+        their way: the caller must :meth:`finish` (or :meth:`abandon`) before using the session."""
         # Validation needs no rows: done first, its values also name the rows to read.
         checked = [_check(m) for m in mutations]
         await self._load(mutations, checked)
         now = utcnow()
         now_iso = rfc3339(now)
         outcomes: list[Outcome] = []
-        pending: list[tuple[int, Pending]] = []
-        for index, m in enumerate(mutations):
-            outcome, item = await self._decide(m, checked[index], now, now_iso)
-            if skewed and skewed[index]:
-                outcome.notes.append("clock_skew")
-            outcomes.append(outcome)
-            if item is not None:
-                pending.append((index, item))
-        await self._persist(mutations, outcomes, pending, now)
+        step = STEP if self._steppable(mutations, checked) else max(len(mutations), 1)
+        try:
+            for start in range(0, len(mutations), step):
+                end = min(start + step, len(mutations))
+                pending: list[tuple[int, Pending]] = []
+                for index in range(start, end):
+                    if index % YIELD_EVERY == 0 and self._pipe.busy:
+                        await asyncio.sleep(0)  # let the pipe send its next message
+                    m = mutations[index]
+                    outcome, item = await self._decide(m, checked[index], now, now_iso)
+                    if skewed and skewed[index]:
+                        outcome.notes.append("clock_skew")
+                    outcomes.append(outcome)
+                    if item is not None:
+                        pending.append((index, item))
+                await self._persist(mutations, outcomes, pending, now, start)
+            self._close_versions()
+        except BaseException:
+            await self._pipe.settle()
+            raise
+        twins = Twins(self.session)
+        for outcome in outcomes:
+            if outcome.id is None or outcome.status == "rejected":
+                continue
+            row = self._rows.get((outcome.entity, outcome.id))
+            if row is not None:
+                outcome.row = twins.get(row.spec, row.id) or row
+        if wait:
+            await self.finish()
         return outcomes
+
+    async def finish(self) -> None:
+        """Wait for the writes still on their way; raises the first one's error."""
+        try:
+            await self._pipe.drain()
+        except BaseException:
+            await self._pipe.settle()
+            raise
+
+    async def abandon(self) -> None:
+        """Wait for the writes still on their way, ignoring errors (the transaction is failing)."""
+        await self._pipe.settle()
+
+    def _steppable(self, mutations: Sequence[Incoming], checked: Sequence[Checked | None]) -> bool:
+        """Whether the batch may be written in steps: each mutation names a different row, and
+        none can move rows between scopes in a way the rest of the batch must see first (a
+        loaded visit given to another rep takes its children along; a user changing teams)."""
+        if len({(m.entity, m.id) for m in mutations}) != len(mutations):
+            return False  # a second write of a row is merged against the first one's stamps
+        for m, check in zip(mutations, checked, strict=True):
+            if m.entity == "user":
+                return False
+            moving = m.entity == "visit" and check is not None and "rep_id" in check[0]
+            if moving and ("visit", m.id) in self._rows:
+                return False
+        return True
 
     async def _decide(
         self, m: Incoming, checked: Checked | None, now: Any, now_iso: str
@@ -377,6 +449,10 @@ class SyncWriter:
         )
         if decision.op != "delete":
             for hook in self.after_merge:
+                watches = getattr(hook, "watches", None)
+                if watches is not None and watches.isdisjoint(changed):
+                    continue
+                await self._pipe.drain()  # the hook may read through the session
                 extra = await hook(self.session, spec, row, changed, self.actor)
                 for name, value in extra.items():
                     setattr(row, name, value)
@@ -389,7 +465,9 @@ class SyncWriter:
         outcomes: list[Outcome],
         pending: list[tuple[int, Pending]],
         now: Any,
+        start: int,
     ) -> None:
+        """Version and send the writes of the mutations from ``start`` on (one step)."""
         pending_keys = {(p.spec.name, p.row.id) for _, p in pending}
         touched: list[Any] = []  # loaded rows that get a new version without a mutation of their own
         unloaded: dict[str, list[uuid.UUID]] = defaultdict(list)  # the same, not loaded (bulk update)
@@ -399,8 +477,10 @@ class SyncWriter:
             for _, p in pending
             if p.old_owner is not None and p.old_owner != p.row.scope_rep_id
         )
-        for move in await self._team_moves(pending):
+        moves = await self._team_moves(pending)
+        for move in moves:
             seen: set[tuple[str, uuid.UUID]] = set()
+            await self._pipe.drain()
             owned = await owned_rows(self.session, self.tenant_id, move.user_id, lock=self.lock_rows)
             for spec, rid in owned:
                 key = (spec.name, rid)
@@ -414,21 +494,22 @@ class SyncWriter:
                     touched.append(loaded)
                 else:
                     unloaded[spec.name].append(rid)
-        conflict_rows = self._conflict_rows(mutations, outcomes)
-        await bulk_insert(self.session, SyncConflict.__table__, conflict_rows)  # type: ignore[arg-type]
+        conflict_rows = self._conflict_rows(mutations[start : len(outcomes)], outcomes[start:])
+        self._pipe.send(prepare_insert(self.session, SyncConflict.__table__, conflict_rows))  # type: ignore[arg-type]
         needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
         if needed:
-            next_version = await allocate_versions(self.session, self.tenant_id, needed)
-            next_version = await self._record_evictions(notes, next_version, now)
+            next_version = await self._take_versions(needed)
+            next_version = self._record_evictions(notes, next_version, now)
             for row in touched:
                 row.version = next_version
                 next_version += 1
             for name, ids in unloaded.items():
                 table: Any = ENTITIES[name].model.__table__
-                await self.session.execute(
-                    update(table).where(table.c.id == bindparam("_id")).values(version=bindparam("_version")),
-                    [{"_id": rid, "_version": next_version + offset} for offset, rid in enumerate(ids)],
+                stmt = (
+                    update(table).where(table.c.id == bindparam("_id")).values(version=bindparam("_version"))
                 )
+                params = [{"_id": rid, "_version": next_version + offset} for offset, rid in enumerate(ids)]
+                self._pipe.send(lambda s, stmt=stmt, params=params: s.execute(stmt, params))
                 next_version += len(ids)
             for index, item in pending:
                 row = item.row
@@ -441,52 +522,78 @@ class SyncWriter:
                 row.set_many({"version": next_version, "field_meta": meta})
                 outcomes[index].version = next_version
                 next_version += 1
-        twins = Twins(self.session)
-        await self._write_rows(twins)
-        for outcome in outcomes:
-            if outcome.id is None or outcome.status == "rejected":
-                continue
-            row = self._rows.get((outcome.entity, outcome.id))
-            if row is not None:
-                outcome.row = twins.get(row.spec, row.id) or row
+        self._write_rows(Twins(self.session))
 
-    async def _record_evictions(self, notes: list[EvictionNote], first: int, now: Any) -> int:
+    async def _take_versions(self, count: int) -> int:
+        """``count`` change numbers for this step; returns the first.
+
+        The first step reserves them from the tenant's clock, whose row stays locked until commit;
+        so later steps number on from there, and :meth:`_close_versions` moves the clock past them."""
+        if self._next_version is None:
+            await self._pipe.drain()
+            self._next_version = await allocate_versions(self.session, self.tenant_id, count)
+            self._reserved_end = self._next_version + count
+        first = self._next_version
+        self._next_version += count
+        return first
+
+    def _close_versions(self) -> None:
+        """Reserve on the clock the change numbers later steps handed out."""
+        if self._next_version is None or self._next_version == self._reserved_end:
+            return
+        extra = self._next_version - self._reserved_end
+        expected = self._reserved_end
+        tenant_id = self.tenant_id
+
+        async def advance(session: AsyncSession) -> None:
+            first = await allocate_versions(session, tenant_id, extra)
+            if first != expected:  # the clock row is locked by this transaction: never happens
+                raise RuntimeError(f"change numbers moved under a lock: {first} != {expected}")
+
+        self._reserved_end = self._next_version
+        self._pipe.send(advance)
+
+    def _record_evictions(self, notes: list[EvictionNote], first: int, now: Any) -> int:
         if notes:
-            await bulk_insert(
-                self.session,
-                SyncEviction.__table__,  # type: ignore[arg-type]
-                [
-                    {
-                        "tenant_id": self.tenant_id,
-                        "version": first + offset,
-                        "entity": note.entity,
-                        "entity_id": note.id,
-                        "scope_rep_id": note.scope_rep_id,
-                        "viewer_id": note.viewer_id,
-                        "created_at": now,
-                    }
-                    for offset, note in enumerate(notes)
-                ],
+            self._pipe.send(
+                prepare_insert(
+                    self.session,
+                    SyncEviction.__table__,  # type: ignore[arg-type]
+                    [
+                        {
+                            "tenant_id": self.tenant_id,
+                            "version": first + offset,
+                            "entity": note.entity,
+                            "entity_id": note.id,
+                            "scope_rep_id": note.scope_rep_id,
+                            "viewer_id": note.viewer_id,
+                            "created_at": now,
+                        }
+                        for offset, note in enumerate(notes)
+                    ],
+                )
             )
         return first + len(notes)
 
-    async def _write_rows(self, twins: Twins) -> None:
-        """Insert new rows (parents first) and write the changed columns of the others."""
+    def _write_rows(self, twins: Twins) -> None:
+        """Send the inserts of new rows (parents first) and the changed columns of the others."""
         new: dict[str, list[RowView]] = defaultdict(list)
         changed: dict[str, list[RowView]] = defaultdict(list)
         for (name, _), row in self._rows.items():
+            if not row.dirty:
+                continue
             if row.is_new:
-                if row.dirty:
-                    new[name].append(row)
-            elif row.dirty:
+                new[name].append(row)
+            else:
                 changed[name].append(row)
                 twin = twins.get(row.spec, row.id)
                 if twin is not None:
                     refresh_twin(twin, row.spec, row.values(), row.dirty)
         for name, spec in ENTITIES.items():
-            await insert_rows(self.session, spec, new.get(name, ()))
+            if new.get(name):
+                self._pipe.send(prepare_insert_rows(self.session, spec, new[name]))
             if changed.get(name):
-                await update_rows(self.session, spec, changed[name])
+                self._pipe.send(prepare_update_rows(self.session, spec, changed[name]))
 
     def _children_follow(
         self, pending: list[tuple[int, Pending]], pending_keys: set[tuple[str, uuid.UUID]], touched: list[Any]
@@ -524,6 +631,7 @@ class SyncWriter:
         ]
         if not changes:
             return []
+        await self._pipe.drain()
         managers = await team_managers(self.session, {t for _, a, b in changes for t in (a, b) if t})
         moves = [
             team_move(uid, managers.get(old) if old else None, managers.get(new) if new else None)

@@ -7,7 +7,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+#: No control characters (nor NUL, which PostgreSQL cannot store).
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 Role = Literal["rep", "manager", "admin"]
 
@@ -16,8 +20,8 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     password: Password
     device_id: uuid.UUID
-    device_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    platform: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    device_name: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_CONTROL)] | None = None
+    platform: Annotated[str, msgspec.Meta(max_length=32, pattern=NO_CONTROL)] | None = None
 
 
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -198,6 +198,14 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         if status == 429 and "Retry-After" not in headers and "RateLimit-Reset" in headers:
             headers["Retry-After"] = headers["RateLimit-Reset"]
         return problem_response(status, code, title, detail, headers=headers or None)
+    if _text_refused(exc):
+        # Text the database cannot store (a NUL character): nothing was written.
+        return problem_response(
+            422,
+            "invalid_text",
+            "Invalid text",
+            "The request holds text the database cannot store (a NUL character)",
+        )
     if _database_unavailable(exc):
         # Pool exhausted or the database restarting: the client should come back shortly.
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
@@ -225,6 +233,20 @@ def _database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+#: PostgreSQL's refusals of text it cannot store: ``character_not_in_repertoire`` (a NUL byte) and
+#: ``untranslatable_character`` (``\u0000`` in JSON).
+_TEXT_REFUSED = frozenset({"22021", "22P05"})
+
+
+def _text_refused(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = getattr(exc.orig, "__cause__", None) or exc.orig
+    return getattr(orig, "sqlstate", None) in _TEXT_REFUSED
 
 
 def _decode_cause(exc: BaseException) -> msgspec.DecodeError | None:

@@ -65,12 +65,21 @@ LOGIN_THROTTLED = Counter("fieldline_login_throttled_total", "Sign-ins refused b
 QUEUE_STATUSES = ("queued", "running", "failed")
 
 
+#: Strings already checked against :data:`_LABEL` (a push checks the same few hundreds of times).
+_CHECKED: dict[str, str] = {}
+
+
 def _label(value: Any, known: Iterable[str] | None = None) -> str:
-    if not isinstance(value, str) or not _LABEL.match(value):
+    if value.__class__ is not str:
         return "other"
-    if known is not None and value not in known:
+    label = _CHECKED.get(value)
+    if label is None:
+        label = value if _LABEL.match(value) else "other"
+        if len(_CHECKED) < 1024:
+            _CHECKED[value] = label
+    if known is not None and label not in known:
         return "other"
-    return value
+    return label
 
 
 def observe_push(mutations: Sequence[Any], results: Sequence[dict[str, Any]]) -> None:
@@ -78,7 +87,7 @@ def observe_push(mutations: Sequence[Any], results: Sequence[dict[str, Any]]) ->
     from sync.entities import ENTITIES
 
     PUSH_BATCH_SIZE.observe(len(mutations))
-    entity_by_seq = {getattr(m, "seq", None): getattr(m, "entity", None) for m in mutations}
+    entity_by_seq: dict[Any, Any] | None = None  # built on the first conflict or refusal
     # Counted first, then added once per label set: a push carries up to a thousand results.
     statuses: dict[str, int] = {}
     conflicts: dict[tuple[str, str], int] = {}
@@ -89,6 +98,8 @@ def observe_push(mutations: Sequence[Any], results: Sequence[dict[str, Any]]) ->
             continue
         if status != "rejected" and not result.get("conflicts"):
             continue
+        if entity_by_seq is None:
+            entity_by_seq = {getattr(m, "seq", None): getattr(m, "entity", None) for m in mutations}
         entity = _label(entity_by_seq.get(result.get("seq")), ENTITIES)
         for conflict in result.get("conflicts") or ():
             outcome = conflict.get("outcome")

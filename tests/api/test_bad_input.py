@@ -21,6 +21,9 @@ async def test_bad_bodies_are_refused_with_codes_and_write_nothing(client, world
         (b'{"address": "no name"}', 422, "validation_failed"),
         (b'{"name": "x", "colour": "red"}', 422, "validation_failed"),
         (b"[1, 2, 3]", 422, "validation_failed"),
+        # NUL characters: PostgreSQL cannot store them, so neither engine takes them.
+        (b'{"name": "x\\u0000y"}', 422, "validation_failed"),
+        (b'{"name": "x", "address": "a\\u0000"}', 422, "validation_failed"),
     ]
     for body, status, code in cases:
         r = await client.post("/v1/customers", content=body, headers=h)
@@ -34,6 +37,19 @@ async def test_bad_bodies_are_refused_with_codes_and_write_nothing(client, world
     r = await client.post("/v1/customers", content=b'{"name": "x", "lat": 91, "lon": 10}', headers=h)
     assert any(e["field"] == "lat" for e in r.json()["errors"])
     assert await _count(client, admin["headers"]) == before
+
+
+async def test_sign_in_fields_with_control_characters_are_refused(client, world) -> None:
+    import uuid
+
+    for body in (
+        {"email": "rep1\u0000@a.test", "password": "x", "device_id": str(uuid.uuid4())},
+        {"email": "rep1@a.test", "password": "x", "device_id": str(uuid.uuid4()), "device_name": "p\u0000"},
+        {"email": "rep1@a.test", "password": "x", "device_id": str(uuid.uuid4()), "platform": "i\tos"},
+    ):
+        r = await client.post("/v1/auth/token", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "validation_failed"
 
 
 async def test_oversized_json_body_is_413(client, world) -> None:
@@ -76,3 +92,22 @@ async def test_visit_for_unknown_customer_is_refused(client, world) -> None:
     assert r.status_code == 404
     assert r.json()["code"] == "not_found"
     assert (await client.get("/v1/visits", headers=rep["headers"])).json()["total"] == 0
+
+
+def test_text_the_database_refuses_is_a_422_not_a_500() -> None:
+    """A safety net behind validation: PostgreSQL's refusal of a NUL character is bad input."""
+    from unittest.mock import MagicMock
+
+    from sqlalchemy.exc import DBAPIError
+
+    from api.lib.errors import exception_to_problem
+
+    class Refused(Exception):
+        sqlstate = "22021"
+
+    request = MagicMock()
+    refused = exception_to_problem(request, DBAPIError("INSERT", {}, Refused("invalid byte sequence")))
+    assert refused.status_code == 422
+    assert refused.content["code"] == "invalid_text"
+    other = exception_to_problem(request, DBAPIError("INSERT", {}, Exception("boom")))
+    assert other.status_code == 500

@@ -852,3 +852,36 @@ async def test_a_full_batch_of_creates_children_and_losing_edits(client, world, 
     async with session_factory() as session:
         empty = await session.scalar(select(func.count()).select_from(Visit).where(Visit.check_in.is_(None)))
     assert empty == 120
+
+
+async def test_text_with_a_nul_character_is_rejected_alone(client, world) -> None:
+    """Neither database stores NUL characters: the mutation is rejected, its neighbours apply, and
+    the phone is never told to retry a write that can never succeed."""
+    phone = await Phone.sign_in(client, "rep1")
+    customer = str(world.customers["c0"])
+    batch = [
+        phone.mutation("visit", uuid.uuid4(), {"customer_id": customer, "notes": "ok"}, hlc=stamp(NOW_MS)),
+        phone.mutation(
+            "visit", uuid.uuid4(), {"customer_id": customer, "notes": "a\u0000b"}, hlc=stamp(NOW_MS)
+        ),
+        phone.mutation(
+            "visit_action",
+            uuid.uuid4(),
+            {"visit_id": str(uuid.uuid4()), "kind": "training", "payload": {"topic": "x\u0000"}},
+            hlc=stamp(NOW_MS),
+        ),
+        phone.mutation(
+            "visit", uuid.uuid4(), {"customer_id": customer, "notes": "ok too"}, hlc=stamp(NOW_MS)
+        ),
+    ]
+    r = await phone.push(batch)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["applied", "rejected", "rejected", "applied"]
+    assert results[1]["error"] == {
+        "code": "validation_failed",
+        "message": "text may not contain NUL characters",
+        "field": "notes",
+    }
+    assert results[2]["error"]["field"] == "payload"
+    assert r.json()["last_seq"] == 4
