@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Column, Table, case, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import sort_tables
 
 from api.db.engine import begin_write
 from api.db.registry import metadata
@@ -45,20 +46,32 @@ class PruneReport:
     purged_through: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
+def _references() -> list[tuple[Column[Any], Table]]:
+    """Every column that points at another table's rows: ``(column, target table)``, by foreign key
+    or as a reference the sync writer checks (see :func:`api.db.base.checked_reference`)."""
+    found: list[tuple[Column[Any], Table]] = []
+    for table in metadata.sorted_tables:
+        found.extend((fk.parent, fk.column.table) for fk in table.foreign_keys)
+        for column in table.c:
+            target = column.info.get("references")
+            if target:
+                found.append((column, metadata.tables[target.split(".")[0]]))
+    return found
+
+
 def _prunable_specs() -> list[EntitySpec]:
     """Entities whose tombstones are pruned, rows that reference others first."""
     by_table = {spec.model.__tablename__: spec for spec in ENTITIES.values() if spec.name != "user"}
-    return [by_table[t.name] for t in reversed(metadata.sorted_tables) if t.name in by_table]
+    ordered = sort_tables(
+        metadata.tables.values(),
+        extra_dependencies=[(target, column.table) for column, target in _references()],
+    )
+    return [by_table[t.name] for t in reversed(ordered) if t.name in by_table]
 
 
 def _references_to(table: Table) -> list[Column[Any]]:
-    """Foreign-key columns elsewhere that point at ``table``."""
-    return [
-        fk.parent
-        for other in metadata.sorted_tables
-        for fk in other.foreign_keys
-        if fk.column.table is table and other is not table
-    ]
+    """Columns elsewhere that point at ``table``."""
+    return [column for column, target in _references() if target is table and column.table is not table]
 
 
 async def _advance(session: AsyncSession, tenant_id: uuid.UUID, version: int) -> None:

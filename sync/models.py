@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db.base import Base, TenantMixin
+from api.db.base import Base, CheckedTenantMixin, TenantMixin
 from api.db.types import JSONType, UTCDateTime
 from api.lib.clock import utcnow
 
@@ -25,7 +25,7 @@ class SyncClock(Base):
     __tablename__ = "sync_clocks"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     purged_through: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
@@ -69,8 +69,11 @@ class SyncPushResult(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class SyncConflict(TenantMixin, Base):
-    """A write that did not take effect as sent, kept for managers and support."""
+class SyncConflict(CheckedTenantMixin, Base):
+    """A write that did not take effect as sent, kept for managers and support.
+
+    Written at the rate of conflicts (a push of stale edits can add a thousand rows), so its tenant
+    is a checked reference, not a foreign key (see :func:`api.db.base.checked_reference`)."""
 
     __tablename__ = "sync_conflicts"
     __table_args__ = (

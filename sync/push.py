@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.accounts.principal import Principal
 from api.db.engine import write_session
 from api.lib.clock import utcnow
+from api.lib.ids import parse_uuid
 from sync import hlc as hlc_mod
 from sync.entities import Actor
 from sync.models import SyncClient, SyncPushResult
@@ -58,7 +59,7 @@ def normalise(m: MutationIn, schema_version: int = CURRENT) -> tuple[Incoming | 
         return None, {"code": "validation_failed", "message": message, "field": field}
 
     try:
-        ident = uuid.UUID(m.id) if isinstance(m.id, str) else None
+        ident = parse_uuid(m.id) if isinstance(m.id, str) else None
     except ValueError:
         ident = None
     if ident is None:

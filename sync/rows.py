@@ -268,12 +268,27 @@ def prepare_insert(session: AsyncSession, table: Table, params: list[dict[str, A
     for values in params:
         if len(values) != len(names):
             raise ValueError(f"rows of one insert differ in columns: {sorted(values)} vs {names}")
+    pick = itemgetter(*names)
+    if len(names) == 1:
+        records: list[Sequence[Any]] = [(pick(values),) for values in params]
+    else:
+        records = [pick(values) for values in params]
+    return prepare_insert_records(session, table, names, records)
+
+
+def prepare_insert_records(
+    session: AsyncSession, table: Table, names: list[str], records: list[Sequence[Any]]
+) -> Write | None:
+    """The insert of rows given as value tuples in the order of ``names``."""
+    if not records:
+        return None
     geometry = any(isinstance(table.c[name].type, Geometry) for name in names)
-    if len(params) >= COPY_FROM and not geometry and _dialect(session) == "postgresql":
-        records = _copy_records(table, names, params)
-        return lambda s: _copy(s, table, names, records)
+    if len(records) >= COPY_FROM and not geometry and _dialect(session) == "postgresql":
+        encoded = _copy_records(table, names, records)
+        return lambda s: _copy(s, table, names, encoded)
     stmt = insert(table).values({name: _bind(table, name) for name in names})
-    multi = [{f"v_{k}": v for k, v in values.items()} for values in params]
+    keys = [f"v_{name}" for name in names]
+    multi = [dict(zip(keys, record, strict=True)) for record in records]
     return lambda s: s.execute(stmt, multi)
 
 
@@ -304,21 +319,18 @@ def db_error(what: str, exc: Exception) -> Exception:
     return DBAPIError(what, None, exc)
 
 
-def _copy_records(table: Table, names: list[str], params: list[dict[str, Any]]) -> list[Any]:
-    """The rows as ``COPY`` records, JSON columns encoded."""
+def _copy_records(table: Table, names: list[str], records: list[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows as ``COPY`` records: JSON columns encoded."""
     json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
-    pick = itemgetter(*names)
-    if len(names) == 1:
-        records: list[Any] = [(pick(values),) for values in params]
-    else:
-        records = [pick(values) for values in params]
-    if json_at:
-        for index, record in enumerate(records):
-            record = list(record)
-            for i in json_at:
-                record[i] = _json_text(record[i])
-            records[index] = record
-    return records
+    if not json_at:
+        return records
+    encoded: list[Sequence[Any]] = []
+    for record in records:
+        values = list(record)
+        for i in json_at:
+            values[i] = _json_text(values[i])
+        encoded.append(values)
+    return encoded
 
 
 async def _copy(session: AsyncSession, table: Table, names: list[str], records: list[Any]) -> None:

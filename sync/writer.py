@@ -31,6 +31,7 @@ from sync.rows import (
     load_rows,
     new_row,
     prepare_insert,
+    prepare_insert_records,
     prepare_insert_rows,
     prepare_update_rows,
     refresh_twin,
@@ -190,6 +191,8 @@ class SyncWriter:
             for ref in ("rep_id", "assigned_rep_id"):
                 if uid := _uuid_or_none(values.get(ref)):
                     refs["user"].add(uid)
+        if self.actor.user_id is not None and refs:
+            refs["user"].add(self.actor.user_id)  # server defaults may name the writer (a visit's rep)
         if self.session.sync_session.new or self.session.sync_session.dirty:
             await self.session.flush()  # rows are read and written with Core: let it see pending changes
         # Children first: existing children name their parent in the row, not the mutation.
@@ -231,38 +234,37 @@ class SyncWriter:
             return parent_row.scope_rep_id if parent_row is not None else None
         return spec.owner(values)
 
-    async def _check_references(
+    def _check_references(
         self, spec: EntitySpec, candidate: Values, changed: set[str]
-    ) -> Decision | None:
-        """Parents and referenced rows must exist in this tenant (and be visible to the writer)."""
+    ) -> tuple[Decision | None, tuple[str, uuid.UUID] | None]:
+        """Parents and referenced rows must exist in this tenant (and be visible to the writer).
+
+        Returns the refusal (or ``None``) and, when a referenced row has not been read yet, its
+        ``(entity, id)`` instead: read it and ask again (the batch's rows are read up front, so
+        this is rare)."""
         if spec.parent and spec.parent[0] in changed:
             pid = candidate.get(spec.parent[0])
             prow = self._rows.get((spec.parent[1], pid))
             if prow is None or prow.tenant_id != self.tenant_id or not self.actor.sees(prow.scope_rep_id):
-                return Decision.reject("not_found", f"{spec.parent[1]} {pid} not found", spec.parent[0])
+                return Decision.reject("not_found", f"{spec.parent[1]} {pid} not found", spec.parent[0]), None
             if prow.deleted_at is not None:
-                return Decision.reject("deleted", f"{spec.parent[1]} was deleted", spec.parent[0])
+                return Decision.reject("deleted", f"{spec.parent[1]} was deleted", spec.parent[0]), None
         if spec.name == "visit" and "customer_id" in changed:
-            cust = await self._get("customer", candidate["customer_id"])
-            if cust is None or cust.deleted_at is not None:
-                return Decision.reject("not_found", "customer not found", "customer_id")
+            key = ("customer", candidate["customer_id"])
+            cust = self._rows.get(key)
+            if cust is None and key not in self._absent:
+                return None, key
+            if cust is None or cust.tenant_id != self.tenant_id or cust.deleted_at is not None:
+                return Decision.reject("not_found", "customer not found", "customer_id"), None
         for ref in ("rep_id", "assigned_rep_id"):
             if ref in changed and candidate.get(ref) is not None and spec.name != "expense":
-                user = await self._get("user", candidate[ref])
-                if user is None or user.deleted_at is not None:
-                    return Decision.reject("not_found", "user not found", ref)
-        return None
-
-    async def _get(self, name: str, ident: uuid.UUID) -> RowView | None:
-        """A row of this tenant by id (``None``: there is none), read if not read yet."""
-        key = (name, ident)
-        row = self._rows.get(key)
-        if row is None and key not in self._absent:
-            await self._fetch(ENTITIES[name], {ident}, lock=False)
-            row = self._rows.get(key)
-        if row is None or row.tenant_id != self.tenant_id:
-            return None
-        return row
+                key = ("user", candidate[ref])
+                user = self._rows.get(key)
+                if user is None and key not in self._absent:
+                    return None, key
+                if user is None or user.tenant_id != self.tenant_id or user.deleted_at is not None:
+                    return Decision.reject("not_found", "user not found", ref), None
+        return None, None
 
     async def apply(
         self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None, wait: bool = True
@@ -404,7 +406,10 @@ class SyncWriter:
         new_owner = old_owner
         changed = set(decision.changes)
         if decision.op != "delete":
-            refused = await self._check_references(spec, candidate, changed)
+            refused, unread = self._check_references(spec, candidate, changed)
+            while unread is not None:
+                await self._fetch(ENTITIES[unread[0]], {unread[1]}, lock=False)
+                refused, unread = self._check_references(spec, candidate, changed)
             if refused is not None:
                 return Outcome("rejected", error=refused.error, entity=spec.name, id=m.id), None
             new_owner = self._owner_of(spec, candidate)
@@ -494,8 +499,10 @@ class SyncWriter:
                     touched.append(loaded)
                 else:
                     unloaded[spec.name].append(rid)
-        conflict_rows = self._conflict_rows(mutations[start : len(outcomes)], outcomes[start:])
-        self._pipe.send(prepare_insert(self.session, SyncConflict.__table__, conflict_rows))  # type: ignore[arg-type]
+        conflicts = self._conflict_records(mutations[start : len(outcomes)], outcomes[start:])
+        self._pipe.send(
+            prepare_insert_records(self.session, SyncConflict.__table__, CONFLICT_COLUMNS, conflicts)  # type: ignore[arg-type]
+        )
         needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
         if needed:
             next_version = await self._take_versions(needed)
@@ -639,52 +646,60 @@ class SyncWriter:
         ]
         return [m for m in moves if m is not None]
 
-    def _conflict_rows(self, mutations: Sequence[Incoming], outcomes: list[Outcome]) -> list[dict[str, Any]]:
-        """The conflict log entries of this batch: every refused or lost field, every rejection."""
-        rows: list[dict[str, Any]] = []
+    def _conflict_records(
+        self, mutations: Sequence[Incoming], outcomes: list[Outcome]
+    ) -> list[tuple[Any, ...]]:
+        """The conflict log entries of these mutations (columns :data:`CONFLICT_COLUMNS`): every
+        refused or lost field, every rejection."""
+        records: list[tuple[Any, ...]] = []
         now = utcnow()
+        tenant_id, user_id, client_id = self.tenant_id, self.actor.user_id, self.client_id
         for m, outcome in zip(mutations, outcomes, strict=True):
             error = outcome.error if outcome.status == "rejected" and not outcome.conflicts else None
             if not outcome.conflicts and not error:
                 continue
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
-            base = {
-                "tenant_id": self.tenant_id,
-                "user_id": self.actor.user_id,
-                "client_id": self.client_id,
-                "scope_rep_id": row.scope_rep_id
-                if row is not None and row.tenant_id == self.tenant_id
-                else self.actor.user_id,
-                "seq": m.seq,
-                "entity": _clip(outcome.entity or m.entity, 32),
-                "entity_id": m.id,
-                "client_hlc": m.hlc,
-                "created_at": now,
-            }
+            scope = row.scope_rep_id if row is not None and row.tenant_id == tenant_id else user_id
+            entity = _clip(outcome.entity or m.entity, 32)
             for c in outcome.conflicts:
                 field_name = c["field"]
-                rows.append(
-                    {
-                        **base,
-                        "field": _clip(field_name, 64),
-                        "outcome": c.get("code") or c["outcome"],
-                        "client_value": _jsonable(m.fields.get(field_name)),
-                        "server_value": c.get("server_value"),
-                        "server_hlc": c.get("server_hlc"),
-                    }
-                )
+                records.append(
+                    (
+                        tenant_id, user_id, client_id, scope, m.seq, entity, m.id, m.hlc, now,
+                        _clip(field_name, 64),
+                        c.get("code") or c["outcome"],
+                        _jsonable(m.fields.get(field_name)),
+                        c.get("server_value"),
+                        c.get("server_hlc"),
+                    )
+                )  # fmt: skip
             if error:
-                rows.append(
-                    {
-                        **base,
-                        "field": _clip(error.get("field"), 64),
-                        "outcome": error["code"],
-                        "client_value": None,
-                        "server_value": None,
-                        "server_hlc": None,
-                    }
-                )
-        return rows
+                records.append(
+                    (
+                        tenant_id, user_id, client_id, scope, m.seq, entity, m.id, m.hlc, now,
+                        _clip(error.get("field"), 64), error["code"], None, None, None,
+                    )
+                )  # fmt: skip
+        return records
+
+
+#: The columns of :meth:`SyncWriter._conflict_records`, in order.
+CONFLICT_COLUMNS = [
+    "tenant_id",
+    "user_id",
+    "client_id",
+    "scope_rep_id",
+    "seq",
+    "entity",
+    "entity_id",
+    "client_hlc",
+    "created_at",
+    "field",
+    "outcome",
+    "client_value",
+    "server_value",
+    "server_hlc",
+]
 
 
 def _clip(value: Any, size: int) -> str | None:

@@ -12,6 +12,7 @@ from api.accounts.principal import Principal
 from api.accounts.repository import AccountsRepository
 from api.accounts.tokens import AccessToken
 from api.db.session import database_from_state
+from api.lib.ids import parse_uuid
 from api.settings import Settings
 
 PUBLIC_PATHS = [
@@ -30,9 +31,9 @@ async def principal_from_token(
 ) -> Principal | None:
     """Load the caller: active user of the token's tenant, on a device not signed out since issue."""
     try:
-        user_id = uuid.UUID(token.sub)
-        tenant_id = uuid.UUID(token.tid or "")
-        device_id = uuid.UUID(token.did or "")
+        user_id = parse_uuid(token.sub)
+        tenant_id = parse_uuid(token.tid or "")
+        device_id = parse_uuid(token.did or "")
     except ValueError:
         return None
     db = database_from_state(connection.app.state)

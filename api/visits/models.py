@@ -9,19 +9,24 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db.base import Base, SyncedMixin
+from api.db.base import Base, CheckedTenantMixin, SyncedMixin, checked_reference
 from api.db.types import JSONType, UTCDateTime
 
 
-class Visit(SyncedMixin, Base):
+class Visit(CheckedTenantMixin, SyncedMixin, Base):
+    """The busiest synced table: its references are checked by the sync writer, not by foreign keys
+    (see :func:`api.db.base.checked_reference`)."""
+
     __tablename__ = "visits"
     __table_args__ = (
         Index("ix_visits_tenant_version", "tenant_id", "version"),
         Index("ix_visits_rep_planned", "rep_id", "planned_at"),
     )
 
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True, nullable=False)
-    rep_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, index=True, nullable=False, info=checked_reference("customers.id")
+    )
+    rep_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, info=checked_reference("users.id"))
     route_plan_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="planned")

@@ -227,3 +227,41 @@ async def test_prune_command_uses_the_configured_window(
 def test_window_is_at_least_a_day() -> None:
     with pytest.raises(ValueError, match="at least one day"):
         anyio.run(prune_history, None, utcnow(), 0)
+
+
+async def test_a_customer_tombstone_stays_while_a_visit_refers_to_it(client, world, session_factory) -> None:
+    """``visits.customer_id`` is a reference the writer checks, not a foreign key: pruning still
+    keeps a deleted customer that a visit points at, and prunes visits before customers."""
+    from api.customers.models import Customer
+
+    admin = await Phone.sign_in(client, "admin")
+    rep = await Phone.sign_in(client, "rep1")
+    cid = uuid.uuid4()
+    r = await admin.push(
+        [
+            admin.mutation(
+                "customer",
+                cid,
+                {"name": "Closing down", "assigned_rep_id": str(world.users["rep1"])},
+                hlc=stamp(NOW_MS),
+            )
+        ]
+    )
+    assert r.json()["results"][0]["status"] == "applied", r.text
+    vid = await _visit(rep, cid, stamp(NOW_MS + 1))
+    await _delete(admin, "customer", cid, stamp(NOW_MS + 2))
+    # A new visit cannot point at the deleted customer.
+    r = await rep.push(
+        [rep.mutation("visit", uuid.uuid4(), {"customer_id": str(cid)}, hlc=stamp(NOW_MS + 3))]
+    )
+    assert r.json()["results"][0]["error"]["code"] == "not_found"
+    async with session_factory() as session:
+        report = await prune_history(session, utcnow() + LATER, 30)
+    assert report.tombstones == 0
+    assert await _count(session_factory, Customer, Customer.id == cid) == 1
+    await _delete(rep, "visit", vid, stamp(NOW_MS + 4))
+    async with session_factory() as session:
+        report = await prune_history(session, utcnow() + LATER, 30)
+    assert report.tombstones == 2  # the visit first, then the customer it pointed at
+    assert await _count(session_factory, Customer, Customer.id == cid) == 0
+    assert await _count(session_factory, Visit, Visit.id == vid) == 0

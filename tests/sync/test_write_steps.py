@@ -10,17 +10,13 @@ from __future__ import annotations
 import time
 import uuid
 
+from sync.writer import STEP
 from tests.sync.helpers import Phone, stamp
 
 NOW_MS = int(time.time() * 1000)
-#: Mutations per writer step (``sync.writer.STEP``, asserted in the first test).
-STEP = 100
 
 
 async def test_later_steps_refer_to_rows_earlier_steps_created(client, world) -> None:
-    from sync import writer
-
-    assert writer.STEP == STEP
     phone = await Phone.sign_in(client, "rep1")
     n = STEP + STEP // 2  # the visits fill the first step and a half; their actions come after
     visits = [uuid.uuid4() for _ in range(n)]
