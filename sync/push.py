@@ -113,6 +113,7 @@ class PushService:
         schema_version: int = CURRENT,
     ) -> tuple[int, list[dict[str, Any]]]:
         """Process a batch; results are stored and answered in the client's schema version."""
+        client_id = parse_uuid(str(client_id))  # the C UUID: written with every conflict-log row
         results: list[dict[str, Any] | None] = [None] * len(mutations)
         last_seq = 0
         start = 0
