@@ -30,8 +30,8 @@ _READ = select(_CLOCKS.c.version, _CLOCKS.c.purged_through).where(_CLOCKS.c.tena
 
 
 async def allocate_versions(session: AsyncSession, tenant_id: uuid.UUID, count: int) -> int:
-    """Reserve ``count`` change numbers; returns the first. Call last in the write transaction:
-    the row lock taken here is held until commit, so numbers become visible in order."""
+    """Reserve ``count`` change numbers; returns the first. Call as late as the write transaction
+    allows: the row lock taken here is held until commit, so numbers become visible in order."""
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         last = await _allocate_pg(session, tenant_id, count)

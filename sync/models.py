@@ -17,7 +17,7 @@ from api.lib.clock import utcnow
 class SyncClock(Base):
     """One row per tenant. ``version`` is the last change number handed out.
 
-    Writers increment it at the end of their transaction, holding the row lock until commit, so
+    Writers increment it once their first writes are ready, holding the row lock until commit, so
     change numbers become visible in the order they were assigned (see docs/sync.md).
     ``purged_through`` is the highest change number whose history was pruned: older cursors expire.
     """

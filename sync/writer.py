@@ -2,9 +2,12 @@
 
 One call handles a batch with a bounded number of round trips: it reads every target row (and the
 parents children inherit their scope from, and the rows mutations refer to) in one query per entity
-type, decides each mutation with the pure :func:`sync.policy.merge` in order, then reserves change
-numbers under the tenant's clock lock and writes every row with one ``executemany`` per entity type
-(see :mod:`sync.rows`).
+type, decides each mutation with the pure :func:`sync.policy.merge` in order, and writes the rows
+with one statement per entity type and set of columns (see :mod:`sync.rows`).
+
+The batch is decided in steps (:data:`STEP` mutations): each step's writes are handed to a
+:class:`~sync.write_pipe.WritePipe` and sent while the next step is decided. The first step
+reserves change numbers under the tenant's clock lock, later steps number on from there.
 """
 
 from __future__ import annotations
