@@ -205,7 +205,9 @@ def _check_image(
     except MediaRejected:
         image.close()
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError) as exc:
+        # RuntimeError: libheif (through pillow-heif) refusing data it cannot decode, such as a
+        # size its own security limits refuse to allocate.
         image.close()
         raise MediaRejected("corrupt_image", "the image data is truncated or corrupt") from exc
     return image, exif

@@ -73,9 +73,7 @@ class Outcome:
     row: Any = None
 
     def to_wire(self, seq: int | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status}
-        if seq is not None:
-            out = {"seq": seq, **out}
+        out: dict[str, Any] = {"status": self.status} if seq is None else {"seq": seq, "status": self.status}
         if self.version is not None:
             out["version"] = self.version
         if self.conflicts:

@@ -129,3 +129,19 @@ def test_every_single_byte_change_in_the_headers_is_refused_cleanly() -> None:
                 data = bytearray(sample)
                 data[position] = value
                 _check(bytes(data), None)
+
+
+def test_a_heif_whose_decoder_refuses_its_own_size_is_corrupt() -> None:
+    """A zeroed byte in the HEIF sample's item properties makes libheif compute a size it refuses
+    to allocate (pillow-heif raises RuntimeError while decoding); that is a corrupt image, not a
+    500. The byte is found by scanning, so the case stays valid if the sample's layout moves."""
+    sample = _samples()[3]
+    found = 0
+    for position in range(200, min(len(sample), 400)):
+        data = bytearray(sample)
+        data[position] = 0x00
+        result = _outcome(bytes(data), None, "visit_photo")
+        if isinstance(result, MediaRejected) and "corrupt" in result.code:
+            found += 1
+        _check(bytes(data), None)
+    assert found > 0
