@@ -246,15 +246,6 @@ def prepare_insert_rows(
     return write
 
 
-async def insert_rows(
-    session: AsyncSession, spec: EntitySpec, rows: Sequence[RowView], extra: Any = None
-) -> None:
-    """Insert new rows in one statement. ``extra(row) -> dict`` adds computed columns."""
-    write = prepare_insert_rows(session, spec, rows, extra)
-    if write is not None:
-        await write(session)
-
-
 #: From this many rows on, PostgreSQL gets them through ``COPY`` (several times faster than an
 #: ``executemany`` of ``INSERT``s); fewer rows are not worth the extra round trip.
 COPY_FROM = 32
@@ -290,13 +281,6 @@ def prepare_insert_records(
     keys = [f"v_{name}" for name in names]
     multi = [dict(zip(keys, record, strict=True)) for record in records]
     return lambda s: s.execute(stmt, multi)
-
-
-async def bulk_insert(session: AsyncSession, table: Table, params: list[dict[str, Any]]) -> None:
-    """Insert rows given as ``{column: value}`` (every row with the same columns)."""
-    write = prepare_insert(session, table, params)
-    if write is not None:
-        await write(session)
 
 
 async def raw_connection(session: AsyncSession) -> Any:
@@ -412,15 +396,6 @@ def prepare_update_rows(
             await write(s)
 
     return write_all
-
-
-async def update_rows(
-    session: AsyncSession, spec: EntitySpec, rows: Iterable[RowView], extra: Any = None
-) -> None:
-    """Write the changed columns of existing rows: one statement per set of changed columns."""
-    write = prepare_update_rows(session, spec, rows, extra)
-    if write is not None:
-        await write(session)
 
 
 def _prepare_unnest(table: Table, names: tuple[str, ...], changed: Changed) -> Write:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from api.customers.models import Customer
 from api.db.engine import write_session
 from sync.entities import ENTITIES
-from sync.rows import load_rows, update_rows
+from sync.rows import load_rows, prepare_update_rows
 from tests.conftest import ENGINE
 
 pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="statements sent straight to asyncpg")
@@ -62,7 +62,9 @@ async def test_changed_rows_written_by_unnest_commit_or_roll_back_with_the_trans
     async def change(session, notes: str, contacts: list[dict[str, str]]) -> None:
         (row,) = await load_rows(session, spec, "id", [customer], lock=True)
         row.set_many({"notes": notes, "contacts": contacts, "updated_at": later, "status_reason": None})
-        await update_rows(session, spec, [row])
+        write = prepare_update_rows(session, spec, [row])
+        assert write is not None
+        await write(session)
 
     async def failed_push() -> None:
         async with write_session(session_factory) as session:
