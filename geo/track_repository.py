@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api.accounts.models import Device
 from api.db import pg_copy
+from api.db.engine import driver_connection
 from geo.ingest import ParsedBatch
 from geo.models import TrackPoint
 
@@ -146,11 +147,7 @@ class TrackRepository:
         device_id: uuid.UUID,
         batch: ParsedBatch,
     ) -> int:
-        raw = await conn.get_raw_connection()
-        pg: Any = raw.driver_connection
-        if not pg.is_in_transaction():
-            # Let SQLAlchemy open the transaction it will commit (its adapter begins lazily).
-            await conn.exec_driver_sql("SELECT 1")
+        pg: Any = await driver_connection(conn)
         payload = _copy_payload(tenant_id, rep_id, device_id, batch)
         if await _copy_if_all_new(conn, pg, payload):
             return batch.count

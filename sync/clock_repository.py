@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.models import SyncClock
-from sync.rows import db_error, raw_connection
+from sync.rows import driver
 
 
 async def ensure_clock(session: AsyncSession, tenant_id: uuid.UUID) -> None:
@@ -49,13 +49,8 @@ _ALLOCATE_PG = "UPDATE sync_clocks SET version = version + $2 WHERE tenant_id = 
 
 
 async def _allocate_pg(session: AsyncSession, tenant_id: uuid.UUID, count: int) -> int | None:
-    import asyncpg  # PostgreSQL only
-
-    raw = await raw_connection(session)
-    try:
+    async with driver(session, "UPDATE sync_clocks") as raw:
         value = await raw.fetchval(_ALLOCATE_PG, tenant_id, count)
-    except asyncpg.PostgresError as exc:
-        raise db_error("UPDATE sync_clocks", exc) from exc
     return None if value is None else int(value)
 
 

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import msgspec
-
 from api.lib.clock import rfc3339
 
 #: ``rw``: anyone who may write the entity; ``manager``: managers and admins (read-only for reps);
@@ -22,10 +20,6 @@ ACCESS_RANK = {"rw": 0, "manager": 1, "admin": 2, "server": 3}
 def identity(value: Any) -> Any:
     """The default column conversion: the validated value as it is."""
     return value
-
-
-def _builtins(value: Any) -> Any:
-    return msgspec.to_builtins(value)
 
 
 def _date_to_column(value: str) -> dt.date:
@@ -56,24 +50,6 @@ class FieldSpec:
     #: Custom validation after type conversion; raises ``ValueError`` with a message.
     check: Callable[[Any], None] | None = None
 
-    def validate(self, value: Any) -> Any:
-        """Wire value → column value. Raises ``msgspec.ValidationError`` or ``ValueError``."""
-        if value is None:
-            if not _nullable(self.type):
-                raise msgspec.ValidationError("may not be null")
-            return None
-        converted = msgspec.convert(value, self.type)
-        if self.check is not None:
-            self.check(converted)
-        if converted.__class__ is str:
-            if "\x00" in converted:
-                raise ValueError(NUL_MESSAGE)
-        elif isinstance(converted, msgspec.Struct | list | dict):
-            converted = _builtins(converted)
-            if holds_nul(converted):
-                raise ValueError(NUL_MESSAGE)
-        return self.to_column(converted)
-
     def writable_by(self, role: str) -> bool:
         return ROLE_RANK[role] >= ACCESS_RANK[self.access]
 
@@ -91,11 +67,6 @@ def holds_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(holds_nul(v) for v in value)
     return False
-
-
-def _nullable(tp: Any) -> bool:
-    args = getattr(tp, "__args__", ())
-    return tp is None or type(None) in args or tp is Any
 
 
 def date_field(name: str, **kw: Any) -> FieldSpec:

@@ -3,8 +3,9 @@
 Each chunk of consecutive mutations (a whole push, up to the per-push limit) is one transaction
 that locks the client's row, applies the mutations, records their results and advances
 ``last_seq`` together, so a crash never applies a mutation without recording it or records it
-without applying it. The bookkeeping rows are read and written with SQLAlchemy Core: one locking
-``SELECT``, one ``INSERT`` of the chunk's results (encoded once, with msgspec) and one ``UPDATE``.
+without applying it. The bookkeeping costs a locking ``SELECT`` of the client's row and, after the
+writes, the chunk's results (encoded once, with msgspec, while the last writes finish) stored with
+the new ``last_seq`` (one statement on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -28,7 +29,7 @@ from sync import hlc as hlc_mod
 from sync.entities import Actor
 from sync.models import SyncClient, SyncPushResult
 from sync.policy import Incoming
-from sync.rows import db_error, raw_connection
+from sync.rows import Write, driver
 from sync.schema_versions import CURRENT, downgrade_result, upgrade_fields
 from sync.schemas import MutationIn
 from sync.writer import AfterMerge, SyncWriter
@@ -314,9 +315,7 @@ async def _lock_client(
     return ident, 0
 
 
-def _prepare_record(
-    sync_client_id: uuid.UUID, processed: list[dict[str, Any]], last: int
-) -> Callable[[AsyncSession], Awaitable[None]]:
+def _prepare_record(sync_client_id: uuid.UUID, processed: list[dict[str, Any]], last: int) -> Write:
     """Storing the results of a chunk (for retries) and advancing the client's ``last_seq`` to
     ``last``; the results are encoded now, sent with ``await record(session)``."""
     now = utcnow()
@@ -326,13 +325,8 @@ def _prepare_record(
     async def record(session: AsyncSession) -> None:
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            import asyncpg  # PostgreSQL only
-
-            raw = await raw_connection(session)
-            try:
+            async with driver(session, "INSERT sync_push_results") as raw:
                 await raw.execute(_RECORD_PG, sync_client_id, first_seq, last_seq, results, now, last)
-            except asyncpg.PostgresError as exc:
-                raise db_error("INSERT sync_push_results", exc) from exc
             return
         await connection.execute(
             insert(_RESULTS).values(

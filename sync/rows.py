@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
 from operator import itemgetter
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from api.db.engine import driver_connection
 from sync.entities import EntitySpec
 
 #: A write whose parameters are already taken from the rows: later changes to the rows do not
@@ -168,14 +170,9 @@ async def load_rows(
         return []
     table = _table(spec)
     if _dialect(session) == "postgresql":
-        import asyncpg
-
         sql, as_json = _pg_load_sql(table, column, lock)
-        raw = await raw_connection(session)
-        try:
+        async with driver(session, f"SELECT {table.name}") as raw:
             records = await raw.fetch(sql, list(ids))
-        except asyncpg.PostgresError as exc:
-            raise db_error(f"SELECT {table.name}", exc) from exc
         rows = []
         for record in records:
             values = dict(record)
@@ -283,15 +280,17 @@ def prepare_insert_records(
     return lambda s: s.execute(stmt, multi)
 
 
-async def raw_connection(session: AsyncSession) -> Any:
-    """The session's asyncpg connection, inside the session's transaction."""
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    if not raw.is_in_transaction():
-        # SQLAlchemy begins the driver's transaction at its first statement: a statement sent
-        # straight to the driver before that would run (and release its row locks) on its own.
-        await connection.exec_driver_sql("SELECT 1")
-    return raw
+@asynccontextmanager
+async def driver(session: AsyncSession, what: str) -> AsyncIterator[Any]:
+    """The session's asyncpg connection, for statements sent straight to it; its errors leave as
+    the SQLAlchemy errors callers handle (``what`` names the statement)."""
+    import asyncpg  # PostgreSQL only
+
+    raw = await driver_connection(await session.connection())
+    try:
+        yield raw
+    except asyncpg.PostgresError as exc:
+        raise db_error(what, exc) from exc
 
 
 def db_error(what: str, exc: Exception) -> Exception:
@@ -318,13 +317,8 @@ def _copy_records(table: Table, names: list[str], records: list[Sequence[Any]]) 
 
 
 async def _copy(session: AsyncSession, table: Table, names: list[str], records: list[Any]) -> None:
-    import asyncpg  # PostgreSQL only
-
-    raw = await raw_connection(session)
-    try:
+    async with driver(session, f"COPY {table.name}") as raw:
         await raw.copy_records_to_table(table.name, records=records, columns=names)
-    except asyncpg.PostgresError as exc:
-        raise db_error(f"COPY {table.name}", exc) from exc
 
 
 # --- changed rows --------------------------------------------------------------------------------
@@ -408,13 +402,8 @@ def _prepare_unnest(table: Table, names: tuple[str, ...], changed: Changed) -> W
     sql = _unnest_update(table, names)
 
     async def write(session: AsyncSession) -> None:
-        import asyncpg  # PostgreSQL only
-
-        raw = await raw_connection(session)
-        try:
+        async with driver(session, f"UPDATE {table.name}") as raw:
             await raw.execute(sql, *arrays)
-        except asyncpg.PostgresError as exc:
-            raise db_error(f"UPDATE {table.name}", exc) from exc
 
     return write
 

@@ -311,11 +311,7 @@ class SyncWriter:
 
     async def finish(self) -> None:
         """Wait for the writes still on their way; raises the first one's error."""
-        try:
-            await self._pipe.drain()
-        except BaseException:
-            await self._pipe.settle()
-            raise
+        await self._pipe.drain()
 
     async def abandon(self) -> None:
         """Wait for the writes still on their way, ignoring errors (the transaction is failing)."""

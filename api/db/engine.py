@@ -21,7 +21,13 @@ import pyproj  # noqa: F401
 import shapely  # noqa: F401
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
@@ -85,6 +91,17 @@ async def begin_write(session: AsyncSession) -> None:
     """
     if session.bind is not None and session.bind.dialect.name == "sqlite" and not session.in_transaction():
         await session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The driver's own connection (asyncpg's on PostgreSQL) inside ``conn``'s transaction, for
+    statements sent straight to it (``COPY``, array parameters)."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql" and not raw.is_in_transaction():
+        # SQLAlchemy begins the driver's transaction at its first statement: a statement sent
+        # straight to the driver before that would run (and release its row locks) on its own.
+        await conn.exec_driver_sql("SELECT 1")
+    return raw
 
 
 @asynccontextmanager
