@@ -60,7 +60,7 @@ from sync.hlc import HybridClock  # noqa: E402
 from sync.policy import Incoming  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proc_cpu import cpu_s  # noqa: E402
+from proc_cpu import backend_cpu_since, backends_cpu, cpu_s  # noqa: E402
 
 from sync.writer import SyncWriter  # noqa: E402
 
@@ -263,20 +263,6 @@ class Timed:
 # --- CPU time: what the run cost, whatever else shares the machine ------------------------------
 
 
-def _backend_pids(dbname: str) -> list[int]:
-    async def go() -> list[int]:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", dbname)
-            return [int(r["pid"]) for r in rows]
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
-
-
 class CpuMeter:
     """CPU seconds of one process (``pid``, or this one) and of PostgreSQL's backends for ``dbname``.
 
@@ -292,14 +278,13 @@ class CpuMeter:
         return cpu_s(self.pid) if self.pid is not None else time.process_time()
 
     def snapshot(self) -> tuple[float, dict[int, float]]:
-        backends = {p: cpu_s(p) for p in _backend_pids(self.dbname)} if self.dbname else {}
+        backends = backends_cpu(self.dbname) if self.dbname else {}
         return self._app(), backends
 
     def since(self, before: tuple[float, dict[int, float]]) -> dict[str, float]:
-        app, backends = self.snapshot()
-        out = {"app": app - before[0]}
+        out = {"app": self._app() - before[0]}
         if self.dbname:
-            out["db"] = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in backends.items())
+            out["db"] = backend_cpu_since(self.dbname, before[1])
         return out
 
 
