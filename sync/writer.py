@@ -496,12 +496,9 @@ class SyncWriter:
                     touched.append(loaded)
                 else:
                     unloaded[spec.name].append(rid)
-        conflicts = self._conflict_records(mutations[start : len(outcomes)], outcomes[start:])
-        self._pipe.send(
-            prepare_insert_records(self.session, SyncConflict.__table__, CONFLICT_COLUMNS, conflicts)  # type: ignore[arg-type]
-        )
         needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
         if needed:
+            # Before anything is sent: the first step's clock round trip does not wait for them.
             next_version = await self._take_versions(needed)
             next_version = self._record_evictions(notes, next_version, now)
             for row in touched:
@@ -526,6 +523,10 @@ class SyncWriter:
                 row.set_many({"version": next_version, "field_meta": meta})
                 outcomes[index].version = next_version
                 next_version += 1
+        conflicts = self._conflict_records(mutations[start : len(outcomes)], outcomes[start:])
+        self._pipe.send(
+            prepare_insert_records(self.session, SyncConflict.__table__, CONFLICT_COLUMNS, conflicts)  # type: ignore[arg-type]
+        )
         self._write_rows(Twins(self.session))
 
     async def _take_versions(self, count: int) -> int:
