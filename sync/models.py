@@ -70,8 +70,11 @@ class SyncPushResult(Base):
 
 
 class SyncConflict(CheckedTenantMixin, Base):
-    """A write that did not take effect as sent, kept for managers and support.
+    """A mutation that did not take effect as sent, kept for managers and support.
 
+    One row per mutation, as its client was told: ``status`` (``merged`` or ``rejected``), the
+    fields that were refused or lost (``conflicts``, the entries of the push result, each with the
+    value the client sent as ``client_value``) or, for a mutation refused as a whole, ``error``.
     Written at the rate of conflicts (a push of stale edits can add a thousand rows), so its tenant
     is a checked reference, not a foreign key (see :func:`api.db.base.checked_reference`)."""
 
@@ -90,12 +93,10 @@ class SyncConflict(CheckedTenantMixin, Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     entity: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    field: Mapped[str | None] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
-    client_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    server_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    conflicts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     client_hlc: Mapped[str | None] = mapped_column(String(64))
-    server_hlc: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 

@@ -57,15 +57,18 @@ class SyncInfo(msgspec.Struct, kw_only=True):
 
 
 class ConflictOut(msgspec.Struct, kw_only=True):
+    """A mutation that did not take effect as sent, as its client was told (see the push results)."""
+
     id: int
     entity: Any
     entity_id: uuid.UUID
-    field: str | None
-    outcome: str
-    client_value: Any
-    server_value: Any
+    #: ``merged`` (some fields took effect) or ``rejected`` (none did).
+    status: str
+    #: The refused or lost fields: the push result's entries, each with the value the client sent.
+    conflicts: list[dict[str, Any]]
+    #: Why the whole mutation was refused (``code``, ``message``, ``field``), when it was.
+    error: dict[str, Any] | None
     client_hlc: str | None
-    server_hlc: str | None
     user_id: uuid.UUID | None
     client_id: uuid.UUID | None
     seq: int | None

@@ -647,37 +647,26 @@ class SyncWriter:
     def _conflict_records(
         self, mutations: Sequence[Incoming], outcomes: list[Outcome]
     ) -> list[tuple[Any, ...]]:
-        """The conflict log entries of these mutations (columns :data:`CONFLICT_COLUMNS`): every
-        refused or lost field, every rejection."""
+        """The conflict log rows of these mutations (columns :data:`CONFLICT_COLUMNS`): one per
+        mutation with a refused or lost field, or refused as a whole."""
         records: list[tuple[Any, ...]] = []
         now = utcnow()
         tenant_id, user_id, client_id = self.tenant_id, self.actor.user_id, self.client_id
         for m, outcome in zip(mutations, outcomes, strict=True):
-            error = outcome.error if outcome.status == "rejected" and not outcome.conflicts else None
+            error = outcome.error if outcome.status == "rejected" else None
             if not outcome.conflicts and not error:
                 continue
             row = self._rows.get((outcome.entity, m.id)) if outcome.entity else None
             scope = row.scope_rep_id if row is not None and row.tenant_id == tenant_id else user_id
-            entity = _clip(outcome.entity or m.entity, 32)
-            for c in outcome.conflicts:
-                field_name = c["field"]
-                records.append(
-                    (
-                        tenant_id, user_id, client_id, scope, m.seq, entity, m.id, m.hlc, now,
-                        _clip(field_name, 64),
-                        c.get("code") or c["outcome"],
-                        _jsonable(m.fields.get(field_name)),
-                        c.get("server_value"),
-                        c.get("server_hlc"),
-                    )
-                )  # fmt: skip
-            if error:
-                records.append(
-                    (
-                        tenant_id, user_id, client_id, scope, m.seq, entity, m.id, m.hlc, now,
-                        _clip(error.get("field"), 64), error["code"], None, None, None,
-                    )
-                )  # fmt: skip
+            sent = m.fields
+            # The entries the client was told about (shared with its result: copied, not changed).
+            entries = [{**c, "client_value": _jsonable(sent.get(c["field"]))} for c in outcome.conflicts]
+            records.append(
+                (
+                    tenant_id, user_id, client_id, scope, m.seq, _clip(outcome.entity or m.entity, 32), m.id,
+                    m.hlc, now, outcome.status, entries, error,
+                )
+            )  # fmt: skip
         return records
 
 
@@ -692,11 +681,9 @@ CONFLICT_COLUMNS = [
     "entity_id",
     "client_hlc",
     "created_at",
-    "field",
-    "outcome",
-    "client_value",
-    "server_value",
-    "server_hlc",
+    "status",
+    "conflicts",
+    "error",
 ]
 
 

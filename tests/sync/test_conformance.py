@@ -126,8 +126,12 @@ async def test_concurrent_edits_same_field_last_writer_wins_and_loser_is_told(cl
     await b.pull_all()
     assert a.replica[("visit", str(vid))]["notes"] == b.replica[("visit", str(vid))]["notes"] == "from b"
     log = (await client.get("/v1/sync/conflicts", headers=a.headers)).json()
-    assert log["items"][0]["outcome"] == "kept_server"
-    assert log["items"][0]["client_value"] == "from a"
+    assert log["total"] == 1
+    item = log["items"][0]
+    assert (item["status"], item["seq"], item["entity_id"]) == ("merged", a.seq, str(vid))
+    assert item["error"] is None
+    # The entry the phone was told about, with the value the phone had sent.
+    assert item["conflicts"] == [{**res["conflicts"][0], "client_value": "from a"}]
 
 
 async def test_concurrent_edits_different_fields_both_apply(client, world) -> None:
@@ -564,6 +568,11 @@ async def test_crash_between_apply_and_response_replays_without_applying_twice(a
     assert visits["items"][0]["version"] == r["results"][3]["version"]
     log = (await client.get("/v1/sync/conflicts", headers=phone.headers)).json()
     assert log["total"] == 1
+    item = log["items"][0]
+    assert (item["status"], item["seq"], item["error"]) == ("rejected", 3, r["results"][2]["error"])
+    assert [(c["field"], c["code"], c["client_value"]) for c in item["conflicts"]] == [
+        ("review", "read_only", {"status": "approved"})
+    ]
 
 
 async def test_database_failure_mid_push_keeps_what_was_processed(app, client, world) -> None:

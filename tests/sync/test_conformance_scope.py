@@ -251,8 +251,9 @@ async def test_managers_device_wins_over_an_offline_reps_older_write(client, wor
         )
     # The manager sees the rep's lost write in the team's conflict log; another team's manager does not.
     log = (await client.get("/v1/sync/conflicts", headers=manager.headers)).json()
-    assert [(i["field"], i["outcome"], i["client_value"]) for i in log["items"]] == [
-        ("next_steps", "kept_server", "rep plan")
-    ]
+    assert [
+        (i["status"], [(c["field"], c["outcome"], c["client_value"]) for c in i["conflicts"]])
+        for i in log["items"]
+    ] == [("merged", [("next_steps", "kept_server", "rep plan")])]
     other = await Phone.sign_in(client, "manager2")
     assert (await client.get("/v1/sync/conflicts", headers=other.headers)).json()["total"] == 0

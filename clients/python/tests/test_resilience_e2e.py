@@ -95,7 +95,7 @@ async def test_random_network_cuts_during_push_and_pull_lose_and_duplicate_nothi
     # logged as a kept_server conflict. (Overwriting this device's own earlier, not yet pulled,
     # write is logged by the server as "overwrote"; that is expected.)
     conflicts = await rep.request("GET", "/v1/sync/conflicts", params={"limit": 500})
-    mine = [c for c in conflicts["items"] if c["client_id"] == rep.device_id]
+    mine = [c for item in conflicts["items"] if item["client_id"] == rep.device_id for c in item["conflicts"]]
     assert all(c["outcome"] == "overwrote" and c["server_hlc"].endswith(rep.device_id) for c in mine), mine
 
     fresh = await signed_in("rep2")
