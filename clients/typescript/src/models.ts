@@ -91,12 +91,10 @@ export interface ConflictOut {
   id: number;
   entity: unknown;
   entity_id: string;
-  field: string | null;
-  outcome: string;
-  client_value: unknown;
-  server_value: unknown;
+  status: string;
+  conflicts: Record<string, unknown>[];
+  error: Record<string, unknown> | null;
   client_hlc: string | null;
-  server_hlc: string | null;
   user_id: string | null;
   client_id: string | null;
   seq: number | null;
