@@ -281,7 +281,7 @@ _LOCK_PG = "SELECT id, last_seq FROM sync_clients WHERE user_id = $1 AND client_
 #: PostgreSQL: a chunk's results and the client's new ``last_seq`` in one statement.
 _RECORD_PG = (
     "WITH stored AS (INSERT INTO sync_push_results (sync_client_id, first_seq, last_seq, results, created_at)"
-    " VALUES ($1, $2, $3, $4::jsonb, $5))"
+    " VALUES ($1, $2, $3, $4::json, $5))"
     " UPDATE sync_clients SET last_seq = $6, updated_at = $5 WHERE id = $1"
 )
 
