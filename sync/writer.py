@@ -498,7 +498,7 @@ class SyncWriter:
                     unloaded[spec.name].append(rid)
         needed = len(pending) + len(touched) + sum(map(len, unloaded.values())) + len(notes)
         if needed:
-            # Before anything is sent: the first step's clock round trip does not wait for them.
+            # Before this step's writes are sent: the first step drains the pipe to reserve them.
             next_version = await self._take_versions(needed)
             next_version = self._record_evictions(notes, next_version, now)
             for row in touched:
