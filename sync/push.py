@@ -3,9 +3,10 @@
 Each chunk of consecutive mutations (a whole push, up to the per-push limit) is one transaction
 that locks the client's row, applies the mutations, records their results and advances
 ``last_seq`` together, so a crash never applies a mutation without recording it or records it
-without applying it. The bookkeeping costs a locking ``SELECT`` of the client's row and, after the
-writes, the chunk's results (encoded once, with msgspec, while the last writes finish) stored with
-the new ``last_seq`` (one statement on PostgreSQL).
+without applying it. On PostgreSQL the chunk's rows are read while its mutations are checked
+(:meth:`~sync.writer.SyncWriter.read_ahead`). The bookkeeping costs a locking ``SELECT`` of the
+client's row and, after the writes, the chunk's results (encoded once, with msgspec, while the
+last writes finish) stored with the new ``last_seq`` (one statement on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -166,11 +167,7 @@ class PushService:
     ) -> int:
         async with write_session(self.sessions) as session:
             sync_client_id, last = await _lock_client(session, principal, client_id)
-            to_apply: list[Incoming] = []
-            skewed: list[bool] = []
-            slots: list[int] = []
-            local: dict[int, dict[str, Any]] = {}
-            admit = self.clock.admit
+            accepted: list[int] = []
             for i in range(start, end):
                 m = mutations[i]
                 if m.seq <= last:
@@ -180,17 +177,14 @@ class PushService:
                     results[i] = {"seq": m.seq, "status": "out_of_order"}
                     continue
                 last = m.seq
-                incoming, error = normalise(m, schema_version)
-                if error is not None or incoming is None:
-                    local[i] = {"seq": m.seq, "status": "rejected", "error": error}
-                    continue
-                incoming.hlc, was_skewed = admit(incoming.hlc)
-                to_apply.append(incoming)
-                skewed.append(was_skewed)
-                slots.append(i)
+                accepted.append(i)
+            to_apply: list[Incoming] = []
+            skewed: list[bool] = []
+            slots: list[int] = []
+            local: dict[int, dict[str, Any]] = {}
             writer: SyncWriter | None = None
             try:
-                if to_apply:
+                if accepted:
                     writer = SyncWriter(
                         session,
                         principal.tenant_id,
@@ -199,6 +193,21 @@ class PushService:
                         lock_rows=True,
                         client_id=client_id,
                     )
+                    # The database reads the batch's rows while its mutations are checked.
+                    named = (mutations[i] for i in accepted)
+                    await writer.read_ahead((m.entity, m.id, m.fields) for m in named)
+                admit = self.clock.admit
+                for i in accepted:
+                    m = mutations[i]
+                    incoming, error = normalise(m, schema_version)
+                    if error is not None or incoming is None:
+                        local[i] = {"seq": m.seq, "status": "rejected", "error": error}
+                        continue
+                    incoming.hlc, was_skewed = admit(incoming.hlc)
+                    to_apply.append(incoming)
+                    skewed.append(was_skewed)
+                    slots.append(i)
+                if writer is not None and to_apply:
                     # The last writes are still being sent while the results are put together.
                     outcomes = await writer.apply(to_apply, skewed=skewed, wait=False)
                     for i, incoming, outcome in zip(slots, to_apply, outcomes, strict=True):

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.lib.clock import rfc3339, utcnow
+from api.lib.ids import parse_uuid
 from sync.clock_repository import allocate_versions, read_clock
 from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
@@ -167,10 +168,49 @@ class SyncWriter:
         self._next_version: int | None = None
         self._reserved_end = 0
 
+    async def read_ahead(self, targets: Iterable[tuple[Any, Any, Any]]) -> None:
+        """Start reading (and locking) the rows a batch names while the caller checks it.
+
+        ``targets`` are each mutation's ``(entity, id, fields)`` as sent, unchecked (what does not
+        parse is skipped). The read goes to the write pipe, so the database reads while Python
+        validates; :meth:`apply` waits for it. Rows are locked in the order :meth:`apply` locks
+        them: so a batch that names a visit's child (children are locked before their visit) or
+        a visit's ``rep_id`` (a move locks the visit's children first) is not read ahead, nor is
+        anything on SQLite (one writer at a time, nothing to overlap)."""
+        bind = self.session.bind
+        if bind is None or bind.dialect.name != "postgresql":
+            return
+        wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+        children = {spec.name for spec in CHILD_SPECS}
+        for entity, ident, fields in targets:
+            if entity.__class__ is not str:
+                continue
+            if entity in children or (entity == "visit" and isinstance(fields, dict) and "rep_id" in fields):
+                return
+            if entity not in ENTITIES or ident.__class__ is not str:
+                continue
+            with contextlib.suppress(ValueError):
+                wanted[entity].add(parse_uuid(ident))
+        if not wanted:
+            return
+        lock = self.lock_rows
+
+        async def read(session: AsyncSession) -> None:
+            for spec in LOCK_ORDER:
+                ids = wanted.get(spec.name)
+                if ids:
+                    for row in await load_rows(session, spec, "id", ids, lock=lock):
+                        self._rows[(spec.name, row.id)] = row
+                    self._absent.update((spec.name, i) for i in ids if (spec.name, i) not in self._rows)
+
+        self._pipe.send(read)
+        await asyncio.sleep(0)  # the read's first query leaves now
+
     async def _load(self, mutations: Sequence[Incoming], checked: Sequence[Checked | None]) -> None:
         """Read every row the batch needs, one query per entity type, locking targets in lock order.
 
         ``checked`` holds each upsert's validated fields: the rows they refer to are read too."""
+        await self._pipe.drain()  # a read ahead (:meth:`read_ahead`) is done first
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
         refs: dict[str, set[uuid.UUID]] = defaultdict(set)
         moving_visits: set[uuid.UUID] = set()

@@ -1,0 +1,97 @@
+"""A push's rows are read (and locked) while its mutations are checked, in the usual lock order.
+
+On PostgreSQL the writer sends the read of a batch's targets before the batch is validated
+(:meth:`sync.writer.SyncWriter.read_ahead`), so the database reads while Python checks. Rows must
+still be locked in the order every writer locks them: a batch that names a visit's child (children
+are locked before their visit) or gives a visit to another rep (its children are locked first) is
+not read ahead. What the client sent is unchecked at that point: nothing in it may break the read.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import asyncpg
+import pytest
+
+from api.customers.models import Customer
+from api.db.engine import write_session
+from sync.entities import Actor
+from sync.policy import Incoming
+from sync.writer import SyncWriter
+from tests.conftest import ENGINE
+from tests.sync.helpers import stamp
+
+pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="the read ahead is PostgreSQL's")
+
+
+async def _locked_elsewhere(db_url: str, table: str, ident: uuid.UUID) -> bool:
+    """Whether another connection finds the row locked (it does not wait)."""
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        async with conn.transaction():
+            await conn.fetch(f"SELECT id FROM {table} WHERE id = $1 FOR UPDATE NOWAIT", ident)
+        return False
+    except asyncpg.LockNotAvailableError:
+        return True
+    finally:
+        await conn.close()
+
+
+def _writer(session, world) -> SyncWriter:
+    return SyncWriter(session, world.tenant_a, Actor(user_id=None, role="system"), lock_rows=True)
+
+
+async def test_the_named_rows_are_locked_before_the_batch_is_checked(db_url, world, session_factory) -> None:
+    customer = world.customers["c0"]
+    async with write_session(session_factory) as session:
+        writer = _writer(session, world)
+        await writer.read_ahead(
+            [
+                ("customer", str(customer), {"name": "Renamed"}),
+                # Unchecked input: none of it may break the read, and it reads nothing.
+                ("customer", "not-a-uuid", {}),
+                (["not", "hashable"], str(uuid.uuid4()), None),
+                ("no_such_entity", str(uuid.uuid4()), {}),
+                ("customer", 42, {}),
+            ]
+        )
+        await writer.finish()
+        assert await _locked_elsewhere(db_url, "customers", customer)
+        # The batch then applies against the rows read ahead.
+        later = stamp(int(time.time() * 1000) + 60_000)  # newer than the world's own writes
+        rename = Incoming("customer", customer, "upsert", later, None, {"name": "Renamed"})
+        outcomes = await writer.apply([rename])
+        assert outcomes[0].status != "rejected"
+    assert not await _locked_elsewhere(db_url, "customers", customer)
+    async with session_factory() as session:
+        assert (await session.get(Customer, customer)).name == "Renamed"
+
+
+async def _read_ahead_locks(db_url: str, world, session_factory, named: tuple[str, dict]) -> bool:
+    """Whether a batch of a customer's edit and ``named`` = (entity, fields) locks the customer
+    when read ahead."""
+    customer = world.customers["c1"]
+    entity, fields = named
+    async with write_session(session_factory) as session:
+        writer = _writer(session, world)
+        await writer.read_ahead(
+            [("customer", str(customer), {"name": "Renamed"}), (entity, str(uuid.uuid4()), fields)]
+        )
+        await writer.finish()
+        return await _locked_elsewhere(db_url, "customers", customer)
+
+
+async def test_a_batch_with_a_plain_visit_is_read_ahead(db_url, world, session_factory) -> None:
+    assert await _read_ahead_locks(db_url, world, session_factory, ("visit", {"notes": "n"}))
+
+
+async def test_a_batch_naming_a_visits_child_is_not_read_ahead(db_url, world, session_factory) -> None:
+    """Children are locked before their visit: the batch's reads keep that order."""
+    assert not await _read_ahead_locks(db_url, world, session_factory, ("visit_action", {"kind": "note"}))
+
+
+async def test_a_batch_moving_a_visit_is_not_read_ahead(db_url, world, session_factory) -> None:
+    """A visit that moves takes its children along, and they are locked before it."""
+    assert not await _read_ahead_locks(db_url, world, session_factory, ("visit", {"rep_id": None}))
