@@ -259,7 +259,8 @@ class SyncWriter:
             self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
     async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID], *, lock: bool = True) -> None:
-        missing = [i for i in ids if (spec.name, i) not in self._rows]
+        rows, absent = self._rows, self._absent  # read already (a read ahead too), found or not
+        missing = [i for i in ids if (spec.name, i) not in rows and (spec.name, i) not in absent]
         if not missing:
             return
         await self._pipe.drain()

@@ -95,3 +95,29 @@ async def test_a_batch_naming_a_visits_child_is_not_read_ahead(db_url, world, se
 async def test_a_batch_moving_a_visit_is_not_read_ahead(db_url, world, session_factory) -> None:
     """A visit that moves takes its children along, and they are locked before it."""
     assert not await _read_ahead_locks(db_url, world, session_factory, ("visit", {"rep_id": None}))
+
+
+async def test_rows_read_ahead_are_not_read_again(world, session_factory, monkeypatch) -> None:
+    """New visits: the read ahead finds none of them, and the batch does not ask again."""
+    import sync.writer
+
+    reads: list[str] = []
+    real = sync.writer.load_rows
+
+    async def counting(session, spec, column, ids, *, lock=False):
+        reads.append(spec.name)
+        return await real(session, spec, column, ids, lock=lock)
+
+    monkeypatch.setattr(sync.writer, "load_rows", counting)
+    rep = world.users["rep1"]
+    visits = [uuid.uuid4() for _ in range(3)]
+    fields = {"customer_id": str(world.customers["c0"]), "notes": "first"}
+    async with write_session(session_factory) as session:
+        actor = Actor(user_id=rep, role="rep", rep_scope=frozenset({rep}))
+        writer = SyncWriter(session, world.tenant_a, actor, lock_rows=True)
+        await writer.read_ahead([("visit", str(v), fields) for v in visits])
+        now = stamp(int(time.time() * 1000))
+        batch = [Incoming("visit", v, "upsert", now, None, dict(fields)) for v in visits]
+        outcomes = await writer.apply(batch)
+    assert [o.status for o in outcomes] == ["applied"] * 3
+    assert reads.count("visit") == 1
