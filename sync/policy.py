@@ -140,16 +140,17 @@ def validate_fields(spec: EntitySpec, raw: dict[str, Any]) -> tuple[Values, dict
             out[name] = value
             continue
         fs = spec.fields[name]
-        try:
-            if fs.check is not None:
-                fs.check(value)
-        except (ValueError, TypeError) as exc:
-            return {}, {"code": "validation_failed", "message": str(exc) or "invalid value", "field": name}
         if isinstance(value, msgspec.Struct | list | dict):
             value = msgspec.to_builtins(value)
             if holds_nul(value):
                 return {}, {"code": "validation_failed", "message": NUL_MESSAGE, "field": name}
-        out[name] = fs.to_column(value)
+        try:
+            if fs.check is not None:
+                fs.check(value)
+            # The conversion checks too: "2026-13-01" has a date's shape, not a date's value.
+            out[name] = fs.to_column(value)
+        except (ValueError, TypeError) as exc:
+            return {}, {"code": "validation_failed", "message": str(exc) or "invalid value", "field": name}
     return out, None
 
 

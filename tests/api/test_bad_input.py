@@ -111,3 +111,16 @@ def test_text_the_database_refuses_is_a_422_not_a_500() -> None:
     assert refused.content["code"] == "invalid_text"
     other = exception_to_problem(request, DBAPIError("INSERT", {}, Exception("boom")))
     assert other.status_code == 500
+
+
+async def test_a_date_that_does_not_exist_is_a_422(client, world) -> None:
+    manager = await login(client, "manager1")
+    h = {**manager["headers"], "Content-Type": "application/json"}
+    for day in ("2026-13-01", "2026-02-30", "2026-00-10"):
+        body = {"rep_id": str(world.users["rep1"]), "date": day}
+        r = await client.post("/v1/route-plans", json=body, headers=h)
+        assert r.status_code == 422, (day, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "validation_failed"
+    listed = (await client.get("/v1/route-plans", headers=manager["headers"])).json()
+    assert listed["total"] == 0

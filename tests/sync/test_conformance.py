@@ -894,3 +894,22 @@ async def test_text_with_a_nul_character_is_rejected_alone(client, world) -> Non
     }
     assert results[2]["error"]["field"] == "payload"
     assert r.json()["last_seq"] == 4
+
+
+async def test_a_date_shaped_value_that_is_no_date_is_rejected_alone(client, world) -> None:
+    """ "2026-13-01" passes the wire format's shape check; its conversion refuses it, and that is a
+    validation failure of this mutation (not a server error that would fail the whole push)."""
+    manager = await Phone.sign_in(client, "manager1")
+    rep = str(world.users["rep1"])
+    plans = [uuid.uuid4() for _ in range(3)]
+    batch = [
+        manager.mutation("route_plan", plans[0], {"rep_id": rep, "date": "2026-11-30"}, hlc=stamp(NOW_MS)),
+        manager.mutation("route_plan", plans[1], {"rep_id": rep, "date": "2026-13-01"}, hlc=stamp(NOW_MS)),
+        manager.mutation("route_plan", plans[2], {"rep_id": rep, "date": "2026-02-30"}, hlc=stamp(NOW_MS)),
+    ]
+    r = await manager.push(batch)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["applied", "rejected", "rejected"]
+    assert {(x["error"]["code"], x["error"]["field"]) for x in results[1:]} == {("validation_failed", "date")}
+    assert r.json()["last_seq"] == 3
