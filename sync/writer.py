@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,11 +197,8 @@ class SyncWriter:
 
         async def read(session: AsyncSession) -> None:
             for spec in LOCK_ORDER:
-                ids = wanted.get(spec.name)
-                if ids:
-                    for row in await load_rows(session, spec, "id", ids, lock=lock):
-                        self._rows[(spec.name, row.id)] = row
-                    self._absent.update((spec.name, i) for i in ids if (spec.name, i) not in self._rows)
+                if ids := wanted.get(spec.name):
+                    await self._read(session, spec, ids, lock=lock)
 
         self._pipe.send(read)
         await asyncio.sleep(0)  # the read's first query leaves now
@@ -264,9 +261,15 @@ class SyncWriter:
         if not missing:
             return
         await self._pipe.drain()
-        for row in await load_rows(self.session, spec, "id", missing, lock=lock and self.lock_rows):
+        await self._read(self.session, spec, missing, lock=lock and self.lock_rows)
+
+    async def _read(
+        self, session: AsyncSession, spec: EntitySpec, ids: Collection[uuid.UUID], *, lock: bool
+    ) -> None:
+        """Read rows of ``spec`` by id into the batch's rows; the ids not found are noted absent."""
+        for row in await load_rows(session, spec, "id", ids, lock=lock):
             self._rows[(spec.name, row.id)] = row
-        self._absent.update((spec.name, i) for i in missing if (spec.name, i) not in self._rows)
+        self._absent.update((spec.name, i) for i in ids if (spec.name, i) not in self._rows)
 
     def _owner_of(self, spec: EntitySpec, values: Values) -> uuid.UUID | None:
         if spec.tenant_wide:
