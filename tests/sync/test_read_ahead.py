@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import asyncpg
 import pytest
 
 from api.customers.models import Customer
@@ -22,21 +21,9 @@ from sync.policy import Incoming
 from sync.writer import SyncWriter
 from tests.conftest import ENGINE
 from tests.sync.helpers import stamp
+from tests.sync.locks import locked_elsewhere
 
 pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="the read ahead is PostgreSQL's")
-
-
-async def _locked_elsewhere(db_url: str, table: str, ident: uuid.UUID) -> bool:
-    """Whether another connection finds the row locked (it does not wait)."""
-    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        async with conn.transaction():
-            await conn.fetch(f"SELECT id FROM {table} WHERE id = $1 FOR UPDATE NOWAIT", ident)
-        return False
-    except asyncpg.LockNotAvailableError:
-        return True
-    finally:
-        await conn.close()
 
 
 def _writer(session, world) -> SyncWriter:
@@ -58,13 +45,13 @@ async def test_the_named_rows_are_locked_before_the_batch_is_checked(db_url, wor
             ]
         )
         await writer.finish()
-        assert await _locked_elsewhere(db_url, "customers", customer)
+        assert await locked_elsewhere(db_url, "customers", customer)
         # The batch then applies against the rows read ahead.
         later = stamp(int(time.time() * 1000) + 60_000)  # newer than the world's own writes
         rename = Incoming("customer", customer, "upsert", later, None, {"name": "Renamed"})
         outcomes = await writer.apply([rename])
         assert outcomes[0].status != "rejected"
-    assert not await _locked_elsewhere(db_url, "customers", customer)
+    assert not await locked_elsewhere(db_url, "customers", customer)
     async with session_factory() as session:
         assert (await session.get(Customer, customer)).name == "Renamed"
 
@@ -80,7 +67,7 @@ async def _read_ahead_locks(db_url: str, world, session_factory, named: tuple[st
             [("customer", str(customer), {"name": "Renamed"}), (entity, str(uuid.uuid4()), fields)]
         )
         await writer.finish()
-        return await _locked_elsewhere(db_url, "customers", customer)
+        return await locked_elsewhere(db_url, "customers", customer)
 
 
 async def test_a_batch_with_a_plain_visit_is_read_ahead(db_url, world, session_factory) -> None:

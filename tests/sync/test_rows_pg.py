@@ -8,10 +8,8 @@ be released at once and two writers could merge against the same row.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from sqlalchemy import select
 
@@ -20,25 +18,9 @@ from api.db.engine import write_session
 from sync.entities import ENTITIES
 from sync.rows import load_rows, prepare_update_rows
 from tests.conftest import ENGINE
+from tests.sync.locks import locked_elsewhere
 
 pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="statements sent straight to asyncpg")
-
-
-def _dsn(db_url: str) -> str:
-    return db_url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def _locked_elsewhere(db_url: str, customer: uuid.UUID) -> bool:
-    """Whether another connection finds the row locked (it does not wait)."""
-    conn = await asyncpg.connect(_dsn(db_url))
-    try:
-        async with conn.transaction():
-            await conn.fetch("SELECT id FROM customers WHERE id = $1 FOR UPDATE NOWAIT", customer)
-        return False
-    except asyncpg.LockNotAvailableError:
-        return True
-    finally:
-        await conn.close()
 
 
 async def test_rows_locked_by_the_first_statement_stay_locked_until_commit(
@@ -48,8 +30,8 @@ async def test_rows_locked_by_the_first_statement_stay_locked_until_commit(
     async with write_session(session_factory) as session:
         rows = await load_rows(session, ENTITIES["customer"], "id", [customer], lock=True)
         assert [row.id for row in rows] == [customer]
-        assert await _locked_elsewhere(db_url, customer)
-    assert not await _locked_elsewhere(db_url, customer)
+        assert await locked_elsewhere(db_url, "customers", customer)
+    assert not await locked_elsewhere(db_url, "customers", customer)
 
 
 async def test_changed_rows_written_by_unnest_commit_or_roll_back_with_the_transaction(
