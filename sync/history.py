@@ -17,6 +17,7 @@ can a scheduled job.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,9 +47,11 @@ class PruneReport:
     purged_through: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
-def _references() -> list[tuple[Column[Any], Table]]:
+@functools.cache
+def _references() -> tuple[tuple[Column[Any], Table], ...]:
     """Every column that points at another table's rows: ``(column, target table)``, by foreign key
-    or as a reference the sync writer checks (see :func:`api.db.base.checked_reference`)."""
+    or as a reference the sync writer checks (see :func:`api.db.base.checked_reference`). The
+    schema does not change while the process runs: worked out once."""
     found: list[tuple[Column[Any], Table]] = []
     for table in metadata.sorted_tables:
         found.extend((fk.parent, fk.column.table) for fk in table.foreign_keys)
@@ -56,7 +59,7 @@ def _references() -> list[tuple[Column[Any], Table]]:
             target = column.info.get("references")
             if target:
                 found.append((column, metadata.tables[target.split(".")[0]]))
-    return found
+    return tuple(found)
 
 
 def _prunable_specs() -> list[EntitySpec]:

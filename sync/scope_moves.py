@@ -27,6 +27,7 @@ from sync.rows import RowView, load_rows
 #: Lock order for rows a write may touch: children before parents, then the usual entity order.
 #: Every writer locks in this order, so two writers never wait for each other in a cycle.
 CHILD_SPECS: tuple[EntitySpec, ...] = tuple(s for s in ENTITIES.values() if s.parent == ("visit_id", "visit"))
+CHILD_NAMES: frozenset[str] = frozenset(s.name for s in CHILD_SPECS)
 LOCK_ORDER: tuple[EntitySpec, ...] = (
     *CHILD_SPECS,
     *(s for s in ENTITIES.values() if s not in CHILD_SPECS),

@@ -41,6 +41,7 @@ from sync.rows import (
     refresh_twin,
 )
 from sync.scope_moves import (
+    CHILD_NAMES,
     CHILD_SPECS,
     LOCK_ORDER,
     EvictionNote,
@@ -181,11 +182,11 @@ class SyncWriter:
         if bind is None or bind.dialect.name != "postgresql":
             return
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
-        children = {spec.name for spec in CHILD_SPECS}
         for entity, ident, fields in targets:
             if entity.__class__ is not str:
                 continue
-            if entity in children or (entity == "visit" and isinstance(fields, dict) and "rep_id" in fields):
+            moves = entity == "visit" and isinstance(fields, dict) and "rep_id" in fields
+            if entity in CHILD_NAMES or moves:
                 return
             if entity not in ENTITIES or ident.__class__ is not str:
                 continue
@@ -656,9 +657,8 @@ class SyncWriter:
         notes: list[EvictionNote] = []
         if not moved:
             return notes
-        child_names = {spec.name for spec in CHILD_SPECS}
         for (name, rid), row in self._rows.items():
-            if name not in child_names or row.visit_id not in moved:
+            if name not in CHILD_NAMES or row.visit_id not in moved:
                 continue
             new_owner = moved[row.visit_id]
             old_owner = row.scope_rep_id
