@@ -85,6 +85,9 @@ class EntitySpec:
     check_row: Callable[[Values], str | None] | None = None
     #: Rows visible to everyone in the tenant (reference data).
     tenant_wide: bool = False
+    #: Fields whose value no two rows of a tenant share, deleted rows included (a unique key in
+    #: the database): a write that would repeat one is refused with ``duplicate_value``.
+    unique: tuple[str, ...] = ()
 
 
 def _f(name: str, tp: Any, **kw: Any) -> tuple[str, FieldSpec]:
@@ -375,6 +378,7 @@ EXPENSE_CATEGORY = EntitySpec(
     create_roles=frozenset({"admin", "system"}),
     delete_roles=frozenset({"admin", "system"}),
     tenant_wide=True,
+    unique=("code",),
 )
 
 PRODUCT = EntitySpec(
@@ -392,6 +396,7 @@ PRODUCT = EntitySpec(
     create_roles=frozenset({"admin", "system"}),
     delete_roles=frozenset({"admin", "system"}),
     tenant_wide=True,
+    unique=("sku",),
 )
 
 #: Pull and write order: parents before children.

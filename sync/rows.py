@@ -188,6 +188,25 @@ async def load_rows(
     return [RowView(spec, dict(zip(names, row, strict=True))) for row in result.all()]
 
 
+#: The row holding a unique value: ``(id, deleted)``.
+Holder = tuple[uuid.UUID, bool]
+
+
+async def load_holders(
+    session: AsyncSession, spec: EntitySpec, tenant_id: uuid.UUID, name: str, values: Collection[Any]
+) -> dict[Any, Holder]:
+    """The tenant's rows of ``spec`` holding one of ``values`` in ``name`` (one of ``spec.unique``)."""
+    if not values:
+        return {}
+    table = _table(spec)
+    column = table.c[name]
+    stmt = select(column, table.c.id, table.c.deleted_at).where(
+        table.c.tenant_id == tenant_id, column.in_(list(values))
+    )
+    rows = (await (await session.connection()).execute(stmt)).all()
+    return {value: (ident, deleted_at is not None) for value, ident, deleted_at in rows}
+
+
 # --- new rows ------------------------------------------------------------------------------------
 
 

@@ -30,8 +30,10 @@ from sync.entities import ENTITIES, Actor, EntitySpec, Values
 from sync.models import SyncConflict, SyncEviction
 from sync.policy import Checked, Current, Decision, Incoming, merge, validate_fields
 from sync.rows import (
+    Holder,
     RowView,
     Twins,
+    load_holders,
     load_rows,
     new_row,
     prepare_insert,
@@ -163,6 +165,9 @@ class SyncWriter:
         self._rows: dict[tuple[str, uuid.UUID], RowView] = {}
         self._children: dict[uuid.UUID, list[RowView]] = {}
         self._absent: set[tuple[str, uuid.UUID]] = set()
+        #: Unique values the batch writes, by ``(entity, field)``: who holds each (read, or
+        #: given by an earlier mutation of the batch).
+        self._holders: dict[tuple[str, str], dict[Any, Holder]] = {}
         self._purged_through = 0
         self._pipe = WritePipe(session)
         #: Change numbers: the next one to hand out and the end of the range reserved so far.
@@ -211,6 +216,7 @@ class SyncWriter:
         await self._pipe.drain()  # a read ahead (:meth:`read_ahead`) is done first
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
         refs: dict[str, set[uuid.UUID]] = defaultdict(set)
+        unique: dict[tuple[str, str], set[Any]] = defaultdict(set)
         moving_visits: set[uuid.UUID] = set()
         for m, check in zip(mutations, checked, strict=True):
             spec = ENTITIES.get(m.entity)
@@ -220,6 +226,9 @@ class SyncWriter:
             if check is None or check[1] is not None:
                 continue  # a delete, or an upsert rejected by validation: it refers to nothing
             values = check[0]
+            for name in spec.unique:
+                if values.get(name) is not None:
+                    unique[(spec.name, name)].add(values[name])
             if spec.parent and (pid := _uuid_or_none(values.get(spec.parent[0]))):
                 wanted[spec.parent[1]].add(pid)
             if m.entity == "visit":
@@ -253,6 +262,9 @@ class SyncWriter:
                 await self._fetch(spec, wanted[spec.name])
         for name, ids in refs.items():
             await self._fetch(ENTITIES[name], ids, lock=False)
+        for (name, field_name), values in unique.items():
+            found = await load_holders(self.session, ENTITIES[name], self.tenant_id, field_name, values)
+            self._holders.setdefault((name, field_name), {}).update(found)
         if any(m.base_version is not None and (m.entity, m.id) not in self._rows for m in mutations):
             self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
@@ -311,6 +323,23 @@ class SyncWriter:
                 if user is None or user.tenant_id != self.tenant_id or user.deleted_at is not None:
                     return Decision.reject("not_found", "user not found", ref), None
         return None, None
+
+    def _take_unique(self, spec: EntitySpec, ident: uuid.UUID, changes: Values) -> dict[str, Any] | None:
+        """The refusal of ``changes`` when they repeat a unique value another row holds; else
+        the values are noted as this row's (later mutations of the batch see them taken).
+
+        A value this batch frees (another row changing away from it) stays taken until the
+        batch commits: the database checks the key row by row, in no order we control."""
+        wanted = [(name, changes[name]) for name in spec.unique if changes.get(name) is not None]
+        for name, value in wanted:
+            holder = self._holders.get((spec.name, name), {}).get(value)
+            if holder is not None and holder[0] != ident:
+                whose = f" by a deleted {spec.name}" if holder[1] else ""
+                message = f"{spec.name} {name} {value!r} is already used{whose}"
+                return {"code": "duplicate_value", "message": message, "field": name}
+        for name, value in wanted:
+            self._holders.setdefault((spec.name, name), {})[value] = (ident, False)
+        return None
 
     async def apply(
         self, mutations: Sequence[Incoming], *, skewed: Sequence[bool] | None = None, wait: bool = True
@@ -462,6 +491,8 @@ class SyncWriter:
                     entity=spec.name,
                     id=m.id,
                 ), None
+            if spec.unique and (taken := self._take_unique(spec, m.id, decision.changes)) is not None:
+                return Outcome("rejected", error=taken, entity=spec.name, id=m.id), None
         created = row is None
         if created:
             row = new_row(

@@ -33,6 +33,7 @@ _ERRORS: dict[str, type[DomainError]] = {
     "invalid_transition": Conflict,
     "deleted": Gone,
     "id_conflict": Conflict,
+    "duplicate_value": Conflict,
 }
 
 
