@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.accounts.models import User
+from api.accounts.schemas import Email
 from api.customers.models import Customer
 from api.db.base import Base
 from api.expenses.approval import REVIEW_DECISIONS, REVIEWABLE
@@ -88,6 +89,8 @@ class EntitySpec:
     #: Fields whose value no two rows of a tenant share, deleted rows included (a unique key in
     #: the database): a write that would repeat one is refused with ``duplicate_value``.
     unique: tuple[str, ...] = ()
+    #: The ``unique`` values are unique in the whole database, not per tenant (sign-in emails).
+    unique_across_tenants: bool = False
 
 
 def _f(name: str, tp: Any, **kw: Any) -> tuple[str, FieldSpec]:
@@ -353,7 +356,8 @@ USER = EntitySpec(
         [
             _f("name", Name),
             _f("phone", ShortText | None),
-            _f("email", ShortText, access="admin"),
+            # Stored as sign-in looks it up (lowercase), so the user can still sign in.
+            _f("email", Email, access="admin", to_column=str.lower),
             _f("role", ShortText, access="admin"),
             _f("team_id", uuid.UUID | None, access="admin"),
             _f("is_active", bool, access="admin"),
@@ -362,6 +366,8 @@ USER = EntitySpec(
     create_roles=frozenset({"system"}),
     delete_roles=frozenset({"system"}),
     owner=lambda v: v.get("id"),
+    unique=("email",),
+    unique_across_tenants=True,
 )
 
 EXPENSE_CATEGORY = EntitySpec(

@@ -195,14 +195,15 @@ Holder = tuple[uuid.UUID, bool]
 async def load_holders(
     session: AsyncSession, spec: EntitySpec, tenant_id: uuid.UUID, name: str, values: Collection[Any]
 ) -> dict[Any, Holder]:
-    """The tenant's rows of ``spec`` holding one of ``values`` in ``name`` (one of ``spec.unique``)."""
+    """The rows of ``spec`` holding one of ``values`` in ``name`` (one of ``spec.unique``): the
+    tenant's, or every tenant's when the values are unique across tenants."""
     if not values:
         return {}
     table = _table(spec)
     column = table.c[name]
-    stmt = select(column, table.c.id, table.c.deleted_at).where(
-        table.c.tenant_id == tenant_id, column.in_(list(values))
-    )
+    stmt = select(column, table.c.id, table.c.deleted_at).where(column.in_(list(values)))
+    if not spec.unique_across_tenants:
+        stmt = stmt.where(table.c.tenant_id == tenant_id)
     rows = (await (await session.connection()).execute(stmt)).all()
     return {value: (ident, deleted_at is not None) for value, ident, deleted_at in rows}
 

@@ -9,6 +9,7 @@ import uuid
 
 import sync.writer as writer_module
 from sync.rows import load_holders
+from tests.factories import PASSWORD
 from tests.sync.helpers import Phone, stamp
 
 NOW_MS = int(time.time() * 1000)
@@ -143,3 +144,28 @@ async def test_a_code_taken_after_the_push_read_it_is_refused_on_the_retry(
     assert codes.get(str(theirs)) == "TOLL"
     assert str(ours) not in codes
     assert "GIFT" in codes.values()
+
+
+async def test_a_users_email_is_unique_across_tenants_and_kept_lowercase(client, world) -> None:
+    """Sign-in looks an email up lowercased, in every tenant: an admin's push may not give a user
+    an email another user (here, of another tenant) signs in with, and one it gives is stored
+    lowercased so that the user can still sign in."""
+    admin = await Phone.sign_in(client, "admin")
+    rep = world.users["rep1"]
+    taken = admin.mutation("user", rep, {"email": "rep_b@test.example"}, hlc=stamp(NOW_MS))
+    r = await admin.push([taken])
+    assert r.status_code == 200, r.text
+    result = r.json()["results"][0]
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "duplicate_value"
+    assert result["error"]["field"] == "email"
+    renamed = admin.mutation("user", rep, {"email": " Rep.One@Test.EXAMPLE"}, hlc=stamp(NOW_MS + 1))
+    r = await admin.push([renamed])
+    assert r.json()["results"][0]["status"] == "rejected", r.text  # not an email (a space)
+    renamed = admin.mutation("user", rep, {"email": "Rep.One@Test.EXAMPLE"}, hlc=stamp(NOW_MS + 2))
+    r = await admin.push([renamed])
+    assert r.json()["results"][0]["status"] in {"applied", "merged"}, r.text
+    device = str(uuid.uuid4())
+    body = {"email": "rep.one@test.example", "password": PASSWORD, "device_id": device}
+    signed_in = await client.post("/v1/auth/token", json=body)
+    assert signed_in.status_code == 200, signed_in.text
