@@ -61,6 +61,18 @@ async def test_two_new_rows_with_one_code_in_one_push_keep_the_first(client, wor
     assert (await _categories(client, admin)).get(str(a)) == "FUEL"
 
 
+async def test_a_deleted_rows_code_stays_taken_and_the_refusal_says_so(client, world) -> None:
+    admin = await Phone.sign_in(client, "admin")
+    old = uuid.uuid4()
+    await admin.push([_category(admin, old, "LUNCH", NOW_MS)])
+    r = await admin.push([admin.mutation("expense_category", old, op="delete", hlc=stamp(NOW_MS + 1))])
+    assert r.json()["results"][0]["status"] == "applied", r.text
+    r = await admin.push([_category(admin, uuid.uuid4(), "LUNCH", NOW_MS + 2)])
+    error = r.json()["results"][0]["error"]
+    assert error["code"] == "duplicate_value"
+    assert error["message"] == "expense_category code 'LUNCH' is already used by a deleted expense_category"
+
+
 async def test_a_row_may_keep_its_own_value_and_edit_other_fields(client, world) -> None:
     admin = await Phone.sign_in(client, "admin")
     ident = uuid.uuid4()
