@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.principal import Principal
@@ -135,7 +136,11 @@ class ResourceService:
         incoming = Incoming(
             entity=spec.name, id=ident, op=op, hlc=self.clock.now(), base_version=base_version, fields=fields
         )
-        (outcome,) = await writer.apply([incoming])
+        try:
+            (outcome,) = await writer.apply([incoming])
+        except IntegrityError as exc:
+            # Another request wrote the same id or unique value after this one looked.
+            raise Conflict(f"{spec.name} was written concurrently; retry", code="concurrent_write") from exc
         if (error := outcome_error(outcome)) is not None:
             raise error
         return outcome

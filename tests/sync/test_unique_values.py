@@ -181,3 +181,20 @@ async def test_a_users_email_is_unique_across_tenants_and_kept_lowercase(client,
     body = {"email": "rep.one@test.example", "password": PASSWORD, "device_id": device}
     signed_in = await client.post("/v1/auth/token", json=body)
     assert signed_in.status_code == 200, signed_in.text
+
+
+async def test_rest_create_racing_another_writer_is_409_concurrent_write(client, world, monkeypatch) -> None:
+    """The same race over REST (no batch to retry): a clear 409 to retry, never a 500."""
+    admin = await Phone.sign_in(client, "admin")
+    r = await client.post("/v1/products", json={"sku": "RACE-1", "name": "First"}, headers=admin.headers)
+    assert r.status_code == 201, r.text
+
+    async def looks_before_the_other_commit(*args, **kwargs):
+        return {}
+
+    monkeypatch.setattr(writer_module, "load_holders", looks_before_the_other_commit)
+    again = await client.post("/v1/products", json={"sku": "RACE-1", "name": "Second"}, headers=admin.headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "concurrent_write"
+    products = (await client.get("/v1/products", headers=admin.headers, params={"limit": 200})).json()
+    assert [p["name"] for p in products["items"] if p["sku"] == "RACE-1"] == ["First"]
