@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.accounts.models import User
-from api.accounts.schemas import Email
+from api.accounts.schemas import Email, normal_email
 from api.customers.models import Customer
 from api.db.base import Base
 from api.expenses.approval import REVIEW_DECISIONS, REVIEWABLE
@@ -356,8 +356,8 @@ USER = EntitySpec(
         [
             _f("name", Name),
             _f("phone", ShortText | None),
-            # Stored as sign-in looks it up (lowercase), so the user can still sign in.
-            _f("email", Email, access="admin", to_column=str.lower),
+            # Stored as sign-in looks it up, so the user can still sign in.
+            _f("email", Email, access="admin", to_column=normal_email),
             _f("role", ShortText, access="admin"),
             _f("team_id", uuid.UUID | None, access="admin"),
             _f("is_active", bool, access="admin"),

@@ -167,7 +167,7 @@ class SyncWriter:
         self._absent: set[tuple[str, uuid.UUID]] = set()
         #: Unique values the batch writes, by ``(entity, field)``: who holds each (read, or
         #: given by an earlier mutation of the batch).
-        self._holders: dict[tuple[str, str], dict[Any, Holder]] = {}
+        self._holders: defaultdict[tuple[str, str], dict[Any, Holder]] = defaultdict(dict)
         self._purged_through = 0
         self._pipe = WritePipe(session)
         #: Change numbers: the next one to hand out and the end of the range reserved so far.
@@ -264,7 +264,7 @@ class SyncWriter:
             await self._fetch(ENTITIES[name], ids, lock=False)
         for (name, field_name), values in unique.items():
             found = await load_holders(self.session, ENTITIES[name], self.tenant_id, field_name, values)
-            self._holders.setdefault((name, field_name), {}).update(found)
+            self._holders[(name, field_name)].update(found)
         if any(m.base_version is not None and (m.entity, m.id) not in self._rows for m in mutations):
             self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
 
@@ -332,13 +332,13 @@ class SyncWriter:
         batch commits: the database checks the key row by row, in no order we control."""
         wanted = [(name, changes[name]) for name in spec.unique if changes.get(name) is not None]
         for name, value in wanted:
-            holder = self._holders.get((spec.name, name), {}).get(value)
+            holder = self._holders[(spec.name, name)].get(value)
             if holder is not None and holder[0] != ident:
                 whose = f" by a deleted {spec.name}" if holder[1] else ""
                 message = f"{spec.name} {name} {value!r} is already used{whose}"
                 return {"code": "duplicate_value", "message": message, "field": name}
         for name, value in wanted:
-            self._holders.setdefault((spec.name, name), {})[value] = (ident, False)
+            self._holders[(spec.name, name)][value] = (ident, False)
         return None
 
     async def apply(

@@ -10,6 +10,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.models import Device, RefreshToken, User
+from api.accounts.schemas import normal_email
 from api.tenancy.models import Team
 
 _CALLER = (
@@ -33,7 +34,7 @@ class AccountsRepository:
         self.session = session
 
     async def user_by_email(self, email: str) -> User | None:
-        return await self.session.scalar(select(User).where(User.email == email.strip().lower()))
+        return await self.session.scalar(select(User).where(User.email == normal_email(email)))
 
     async def user(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)

@@ -12,6 +12,13 @@ NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 ]
+
+
+def normal_email(email: str) -> str:
+    """An email as it is stored and looked up: trimmed, lowercase."""
+    return email.strip().lower()
+
+
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 Role = Literal["rep", "manager", "admin"]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from api.accounts.schemas import normal_email
 from api.lib.errors import RateLimited
 from api.observability.metrics import LOGIN_THROTTLED
 
@@ -112,7 +113,7 @@ class LoginThrottle:
 
     async def attempt(self, email: str, client_ip: str | None) -> Attempt:
         """Count a sign-in attempt, or refuse it with 429 when the account or IP is over its limit."""
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+        digest = hashlib.sha256(normal_email(email).encode()).hexdigest()[:40]
         attempt = Attempt(account_key=f"login:account:{digest}", ip_key=f"login:ip:{client_ip or 'unknown'}")
         if self.max_failures > 0:
             count, retry_after = await self.counter.add(attempt.account_key, self.window_s)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.models import User
 from api.accounts.passwords import hash_password
+from api.accounts.schemas import normal_email
 from api.lib.clock import utcnow
 from api.lib.errors import Conflict, ValidationFailed
 from api.lib.ids import uuid7
@@ -28,7 +29,7 @@ async def create_user(
     phone: str | None = None,
     user_id: uuid.UUID | None = None,
 ) -> User:
-    email = email.strip().lower()
+    email = normal_email(email)
     if role not in {"rep", "manager", "admin"}:
         raise ValidationFailed("role must be rep, manager or admin")
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
