@@ -195,7 +195,7 @@ class PushService:
                     )
                     # The database reads the batch's rows while its mutations are checked.
                     named = (mutations[i] for i in accepted)
-                    await writer.read_ahead((m.entity, m.id, m.fields) for m in named)
+                    await writer.read_ahead((m.entity, m.id, m.op, m.fields) for m in named)
                 admit = self.clock.admit
                 for i in accepted:
                     m = mutations[i]

@@ -163,7 +163,11 @@ class SyncWriter:
         self.lock_rows = lock_rows
         self.client_id = client_id
         self._rows: dict[tuple[str, uuid.UUID], RowView] = {}
-        self._children: dict[uuid.UUID, list[RowView]] = {}
+        #: The actions and photos of visits the batch moves or deletes (read with them), and
+        #: those the batch creates: deleting a visit deletes them.
+        self._children: defaultdict[uuid.UUID, list[RowView]] = defaultdict(list)
+        #: Children deleted with their visit, waiting for their step's change numbers.
+        self._cascaded: list[RowView] = []
         self._absent: set[tuple[str, uuid.UUID]] = set()
         #: Unique values the batch writes, by ``(entity, field)``: who holds each (read, or
         #: given by an earlier mutation of the batch).
@@ -174,24 +178,25 @@ class SyncWriter:
         self._next_version: int | None = None
         self._reserved_end = 0
 
-    async def read_ahead(self, targets: Iterable[tuple[Any, Any, Any]]) -> None:
+    async def read_ahead(self, targets: Iterable[tuple[Any, Any, Any, Any]]) -> None:
         """Start reading (and locking) the rows a batch names while the caller checks it.
 
-        ``targets`` are each mutation's ``(entity, id, fields)`` as sent, unchecked (what does not
-        parse is skipped). The read goes to the write pipe, so the database reads while Python
+        ``targets`` are each mutation's ``(entity, id, op, fields)`` as sent, unchecked (what does
+        not parse is skipped). The read goes to the write pipe, so the database reads while Python
         validates; :meth:`apply` waits for it. Rows are locked in the order :meth:`apply` locks
-        them: so a batch that names a visit's child (children are locked before their visit) or
-        a visit's ``rep_id`` (a move locks the visit's children first) is not read ahead, nor is
-        anything on SQLite (one writer at a time, nothing to overlap)."""
+        them: so a batch that names a visit's child (children are locked before their visit),
+        moves a visit (``rep_id``) or deletes one (either locks the visit's children first) is not
+        read ahead, nor is anything on SQLite (one writer at a time, nothing to overlap)."""
         bind = self.session.bind
         if bind is None or bind.dialect.name != "postgresql":
             return
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
-        for entity, ident, fields in targets:
+        for entity, ident, op, fields in targets:
             if entity.__class__ is not str:
                 continue
-            moves = entity == "visit" and isinstance(fields, dict) and "rep_id" in fields
-            if entity in CHILD_NAMES or moves:
+            if entity in CHILD_NAMES:
+                return
+            if entity == "visit" and (op == "delete" or (isinstance(fields, dict) and "rep_id" in fields)):
                 return
             if entity not in ENTITIES or ident.__class__ is not str:
                 continue
@@ -217,12 +222,14 @@ class SyncWriter:
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
         refs: dict[str, set[uuid.UUID]] = defaultdict(set)
         unique: dict[tuple[str, str], set[Any]] = defaultdict(set)
-        moving_visits: set[uuid.UUID] = set()
+        parents: set[uuid.UUID] = set()  # visits moved or deleted: their children come along
         for m, check in zip(mutations, checked, strict=True):
             spec = ENTITIES.get(m.entity)
             if spec is None:
                 continue
             wanted[m.entity].add(m.id)
+            if m.entity == "visit" and m.op == "delete":
+                parents.add(m.id)
             if check is None or check[1] is not None:
                 continue  # a delete, or an upsert rejected by validation: it refers to nothing
             values = check[0]
@@ -235,7 +242,7 @@ class SyncWriter:
                 if cid := _uuid_or_none(values.get("customer_id")):
                     refs["customer"].add(cid)
                 if "rep_id" in values:
-                    moving_visits.add(m.id)
+                    parents.add(m.id)
             for ref in ("rep_id", "assigned_rep_id"):
                 if uid := _uuid_or_none(values.get(ref)):
                     refs["user"].add(uid)
@@ -251,12 +258,14 @@ class SyncWriter:
                     row = self._rows.get((spec.name, child_id))
                     if row is not None:
                         wanted["visit"].add(row.visit_id)
-        if moving_visits:
-            # A visit given to another rep takes its children along: lock them before the visit.
-            self._children = await load_children(self.session, moving_visits, lock=self.lock_rows)
-            for children in self._children.values():
-                for row in children:
-                    self._rows.setdefault((row.spec.name, row.id), row)
+        if parents:
+            # A visit given to another rep takes its children along, a deleted visit deletes them:
+            # lock them before the visit.
+            found = await load_children(self.session, parents, lock=self.lock_rows)
+            for visit_id, children in found.items():
+                for child in children:
+                    row = self._rows.setdefault((child.spec.name, child.id), child)
+                    self._children[visit_id].append(row)
         for spec in LOCK_ORDER:
             if wanted.get(spec.name):
                 await self._fetch(spec, wanted[spec.name])
@@ -511,8 +520,12 @@ class SyncWriter:
             self._rows[key] = row
             if spec.name == "customer":
                 row.location = point_wkt(row.lat, row.lon)
+            elif spec.name in CHILD_NAMES:
+                self._children[row.visit_id].append(row)
         elif decision.op == "delete":
             row.set_many({"deleted_at": now, "updated_at": now})
+            if spec.name == "visit":
+                self._delete_children(m.id, now)
         else:
             row.set_many({**decision.changes, "scope_rep_id": new_owner, "updated_at": now})
             if spec.name == "customer" and ("lat" in changed or "lon" in changed):
@@ -547,7 +560,9 @@ class SyncWriter:
     ) -> None:
         """Version and send the writes of the mutations from ``start`` on (one step)."""
         pending_keys = {(p.spec.name, p.row.id) for _, p in pending}
-        touched: list[Any] = []  # loaded rows that get a new version without a mutation of their own
+        # Loaded rows that get a new version without a mutation of their own (in this step).
+        touched: list[Any] = [r for r in self._cascaded if (r.spec.name, r.id) not in pending_keys]
+        self._cascaded.clear()
         unloaded: dict[str, list[uuid.UUID]] = defaultdict(list)  # the same, not loaded (bulk update)
         notes = self._children_follow(pending, pending_keys, touched)
         notes.extend(
@@ -675,6 +690,15 @@ class SyncWriter:
                 self._pipe.send(prepare_insert_rows(self.session, spec, new[name]))
             if changed.get(name):
                 self._pipe.send(prepare_update_rows(self.session, spec, changed[name]))
+
+    def _delete_children(self, visit_id: uuid.UUID, now: Any) -> None:
+        """A deleted visit's actions and photos are deleted with it (each gets a tombstone), so no
+        replica keeps children of a visit it no longer has; later writes to them are refused
+        with ``deleted``, like writes to the visit."""
+        for row in self._children.get(visit_id, ()):
+            if row.deleted_at is None:
+                row.set_many({"deleted_at": now, "updated_at": now})
+                self._cascaded.append(row)
 
     def _children_follow(
         self, pending: list[tuple[int, Pending]], pending_keys: set[tuple[str, uuid.UUID]], touched: list[Any]

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from api.customers.models import Customer
 from api.lib.clock import utcnow
 from api.visits.models import Visit, VisitAction
 from sync.clock_repository import read_clock
@@ -113,10 +114,11 @@ async def test_pruning_runs_in_bounded_batches_and_keeps_referenced_tombstones(
     client, world, session_factory
 ) -> None:
     rep = await Phone.sign_in(client, "rep1")
+    manager = await Phone.sign_in(client, "manager1")
     doomed = [await _visit(rep, world.customers["c0"], stamp(NOW_MS + i)) for i in range(7)]
     for i, vid in enumerate(doomed):
         await _delete(rep, "visit", vid, stamp(NOW_MS + 10 + i))
-    # A deleted visit whose action is still there: its tombstone must stay (the action points at it).
+    # A visit deleted with its action: both tombstones go together (the action first).
     parent = await _visit(rep, world.customers["c0"], stamp(NOW_MS + 20))
     action = uuid.uuid4()
     r = await rep.push(
@@ -131,18 +133,23 @@ async def test_pruning_runs_in_bounded_batches_and_keeps_referenced_tombstones(
     )
     assert r.json()["results"][0]["status"] == "applied"
     await _delete(rep, "visit", parent, stamp(NOW_MS + 22))
+    # A deleted customer that a live visit still names: its tombstone must stay.
+    customer = world.customers["c1"]
+    kept = await _visit(rep, customer, stamp(NOW_MS + 23))
+    await _delete(manager, "customer", customer, stamp(NOW_MS + 24))
     async with session_factory() as session:
         report = await prune_history(session, utcnow() + LATER, 30, batch_size=3)
-    assert report.tombstones == 7
-    assert await _count(session_factory, Visit, Visit.id.in_(doomed)) == 0
-    assert await _count(session_factory, Visit, Visit.id == parent) == 1
-    # Once the action is deleted and old too, both go (children first, then the visit).
-    await _delete(rep, "visit_action", action, stamp(NOW_MS + 23))
+    assert report.tombstones == 9
+    assert await _count(session_factory, Visit, Visit.id.in_([*doomed, parent])) == 0
+    assert await _count(session_factory, VisitAction, VisitAction.id == action) == 0
+    assert await _count(session_factory, Customer, Customer.id == customer) == 1
+    # Once the visit is deleted and old too, both go (the visit first, then the customer).
+    await _delete(rep, "visit", kept, stamp(NOW_MS + 25))
     async with session_factory() as session:
         report = await prune_history(session, utcnow() + LATER, 30, batch_size=3)
     assert report.tombstones == 2
-    assert await _count(session_factory, VisitAction, VisitAction.id == action) == 0
-    assert await _count(session_factory, Visit, Visit.id == parent) == 0
+    assert await _count(session_factory, Visit, Visit.id == kept) == 0
+    assert await _count(session_factory, Customer, Customer.id == customer) == 0
 
 
 async def test_conflict_log_and_push_results_are_pruned(client, world, session_factory) -> None:

@@ -36,12 +36,13 @@ async def test_the_named_rows_are_locked_before_the_batch_is_checked(db_url, wor
         writer = _writer(session, world)
         await writer.read_ahead(
             [
-                ("customer", str(customer), {"name": "Renamed"}),
+                ("customer", str(customer), "upsert", {"name": "Renamed"}),
                 # Unchecked input: none of it may break the read, and it reads nothing.
-                ("customer", "not-a-uuid", {}),
-                (["not", "hashable"], str(uuid.uuid4()), None),
-                ("no_such_entity", str(uuid.uuid4()), {}),
-                ("customer", 42, {}),
+                ("customer", "not-a-uuid", "upsert", {}),
+                (["not", "hashable"], str(uuid.uuid4()), "upsert", None),
+                ("no_such_entity", str(uuid.uuid4()), "upsert", {}),
+                ("customer", 42, "upsert", {}),
+                ("customer", str(uuid.uuid4()), ["not", "an", "op"], {}),
             ]
         )
         await writer.finish()
@@ -56,7 +57,9 @@ async def test_the_named_rows_are_locked_before_the_batch_is_checked(db_url, wor
         assert (await session.get(Customer, customer)).name == "Renamed"
 
 
-async def _read_ahead_locks(db_url: str, world, session_factory, named: tuple[str, dict]) -> bool:
+async def _read_ahead_locks(
+    db_url: str, world, session_factory, named: tuple[str, dict | None], op: str = "upsert"
+) -> bool:
     """Whether a batch of a customer's edit and ``named`` = (entity, fields) locks the customer
     when read ahead."""
     customer = world.customers["c1"]
@@ -64,7 +67,10 @@ async def _read_ahead_locks(db_url: str, world, session_factory, named: tuple[st
     async with write_session(session_factory) as session:
         writer = _writer(session, world)
         await writer.read_ahead(
-            [("customer", str(customer), {"name": "Renamed"}), (entity, str(uuid.uuid4()), fields)]
+            [
+                ("customer", str(customer), "upsert", {"name": "Renamed"}),
+                (entity, str(uuid.uuid4()), op, fields),
+            ]
         )
         await writer.finish()
         return await locked_elsewhere(db_url, "customers", customer)
@@ -82,6 +88,11 @@ async def test_a_batch_naming_a_visits_child_is_not_read_ahead(db_url, world, se
 async def test_a_batch_moving_a_visit_is_not_read_ahead(db_url, world, session_factory) -> None:
     """A visit that moves takes its children along, and they are locked before it."""
     assert not await _read_ahead_locks(db_url, world, session_factory, ("visit", {"rep_id": None}))
+
+
+async def test_a_batch_deleting_a_visit_is_not_read_ahead(db_url, world, session_factory) -> None:
+    """A deleted visit deletes its children, and they are locked before it."""
+    assert not await _read_ahead_locks(db_url, world, session_factory, ("visit", None), op="delete")
 
 
 async def test_rows_read_ahead_are_not_read_again(world, session_factory, monkeypatch) -> None:
@@ -102,7 +113,7 @@ async def test_rows_read_ahead_are_not_read_again(world, session_factory, monkey
     async with write_session(session_factory) as session:
         actor = Actor(user_id=rep, role="rep", rep_scope=frozenset({rep}))
         writer = SyncWriter(session, world.tenant_a, actor, lock_rows=True)
-        await writer.read_ahead([("visit", str(v), fields) for v in visits])
+        await writer.read_ahead([("visit", str(v), "upsert", fields) for v in visits])
         now = stamp(int(time.time() * 1000))
         batch = [Incoming("visit", v, "upsert", now, None, dict(fields)) for v in visits]
         outcomes = await writer.apply(batch)
