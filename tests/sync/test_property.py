@@ -14,6 +14,7 @@ Runs in-process (ASGI) on the test's engine; the devices live across examples, l
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -31,6 +33,12 @@ NOW_MS = int(time.time() * 1000)
 TEXT_FIELDS = ("notes", "outcome", "next_steps")
 STATUSES = ("planned", "in_progress", "completed", "cancelled")
 VALUES = ("a", "b", "c", None)
+
+
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    """Five phones syncing in a loop make many requests: no rate limit for them."""
+    return dataclasses.replace(settings, rate_limit_per_minute=0, sync_rate_limit_per_minute=0)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from api.db.engine import write_session
 from api.db.migrate import downgrade, upgrade
 from api.photos.models import Photo
 from api.visits.models import Visit, VisitAction
+from sync.writer import STEP
 from tests.sync.helpers import Phone, stamp
 
 NOW_MS = int(time.time() * 1000)
@@ -193,3 +194,30 @@ async def test_migration_0010_deletes_children_left_by_visits_deleted_before_it(
         }
     assert None not in deleted_at
     assert len(deleted_at) == 1  # the visit's deletion time
+
+
+async def test_a_child_written_in_an_earlier_write_step_is_deleted_with_its_visit(client, world) -> None:
+    """A push is written in steps (``sync.writer.STEP``): a child edited in the first step is
+    deleted by its visit's deletion in a later one."""
+    rep = await Phone.sign_in(client, "rep1")
+    vid, aid, pid = await _visit_with_children(rep, world.customers["c0"])
+    await rep.pull_all()
+    seen = rep.replica[("visit_action", aid)]["version"]
+    customer = str(world.customers["c1"])
+    batch = [
+        rep.mutation(
+            "visit_action", aid, {"payload": {"topic": "y"}}, hlc=stamp(NOW_MS + 5), base_version=seen
+        ),
+        *(
+            rep.mutation("visit", uuid.uuid4(), {"customer_id": customer}, hlc=stamp(NOW_MS + 6, i))
+            for i in range(STEP)
+        ),
+        rep.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 7)),
+    ]
+    r = await rep.push(batch)
+    assert {x["status"] for x in r.json()["results"]} == {"applied"}, r.text
+    deleted = {(c["entity"], c["id"]) for c in await rep.pull_all() if c["op"] == "delete"}
+    assert deleted == {("visit", vid), ("visit_action", aid), ("photo", pid)}
+    fresh = await Phone.sign_in(client, "rep1")
+    await fresh.pull_all()
+    assert fresh.replica == rep.replica
