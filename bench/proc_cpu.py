@@ -28,10 +28,14 @@ def _pids() -> list[int]:
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
 
 
+def children(root: int) -> list[int]:
+    """The direct children of ``root`` (uvicorn's workers)."""
+    return [pid for pid in _pids() if (f := _stat(pid)) and int(f[1]) == root]
+
+
 def process_tree_cpu(root: int) -> float:
     """CPU seconds used so far by ``root`` and its direct children (uvicorn workers)."""
-    children = [pid for pid in _pids() if (f := _stat(pid)) and int(f[1]) == root]
-    return cpu_s(root) + sum(cpu_s(c) for c in children)
+    return cpu_s(root) + sum(cpu_s(c) for c in children(root))
 
 
 def backends_cpu(dbname: str) -> dict[int, float]:

@@ -2,7 +2,9 @@
 
 What is measured, each in the same run:
 - **push, new**: batches of 500 new visits through ``POST /v1/sync/push`` of a real server
-  (``fieldline serve``, uvicorn, one worker), one client sending batches one after another;
+  (``fieldline serve``, uvicorn, one worker), one client sending batches one after another (with
+  ``--phones K --workers W``: K phones of the rep pushing at once, each its share of the batches,
+  against W workers; pouchdb-server gets the same K clients at once);
 - **push, conflicting updates**: batches of 500 updates of those visits from a second phone,
   each losing one field to a newer write (reported and logged as a conflict) and winning another;
 - **pull**: a phone's bootstrap of 100 000 visits, pages of 1 000, and the server's peak RSS;
@@ -12,18 +14,20 @@ What is measured, each in the same run:
   this script into a temporary folder) taking the same documents through ``_bulk_docs`` (500 per
   request; updates carry the current ``_rev``) and ``_all_docs?include_docs=true`` (pages of 1 000).
 
-Clients encode and decode with msgspec for both servers; every request runs to completion before
-the next. Usage::
+Clients encode and decode with msgspec for both servers; each client's requests run one after
+another. Usage::
 
     .venv/bin/python bench/sync_bench.py            # print the table
     .venv/bin/python bench/sync_bench.py --write    # and replace "## Sync" in docs/benchmarks.md
     .venv/bin/python bench/sync_bench.py --no-pouch # skip the npm install and pouchdb-server
+    .venv/bin/python bench/sync_bench.py --phones 4 --workers 2 --entities 20000  # pushes at once
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
@@ -34,6 +38,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,7 +65,7 @@ from sync.hlc import HybridClock  # noqa: E402
 from sync.policy import Incoming  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proc_cpu import backend_cpu_since, backends_cpu, cpu_s  # noqa: E402
+from proc_cpu import backend_cpu_since, backends_cpu, children, process_tree_cpu  # noqa: E402
 
 from sync.writer import SyncWriter  # noqa: E402
 
@@ -123,10 +128,14 @@ async def _admin_sql(sql: str) -> None:
 
 
 def _rss_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
+    """``key`` (``VmRSS`` or ``VmHWM``) of ``pid`` and its direct children (uvicorn's workers)."""
+    total = 0
+    for one in (pid, *children(pid)):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    total += int(line.split()[1])
+    return total
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
@@ -155,7 +164,7 @@ class Server:
             self.proc.kill()
 
 
-def start_fieldline(db_url: str, var_dir: Path) -> Server:
+def start_fieldline(db_url: str, var_dir: Path, workers: int = 1) -> Server:
     port = _free_port()
     env = {
         **os.environ,
@@ -167,7 +176,8 @@ def start_fieldline(db_url: str, var_dir: Path) -> Server:
         "PYTHONPATH": str(ROOT),
     }
     log = var_dir / "fieldline.log"
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--workers", "1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--workers", str(workers)]
+    cmd += ["--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     _wait_http(f"{base}/health", proc, log)
@@ -264,7 +274,8 @@ class Timed:
 
 
 class CpuMeter:
-    """CPU seconds of one process (``pid``, or this one) and of PostgreSQL's backends for ``dbname``.
+    """CPU seconds of one process (``pid`` with its workers, or this one) and of PostgreSQL's
+    backends for ``dbname``.
 
     Both are read from ``/proc`` (PostgreSQL runs on this machine), so the figures do not depend
     on how busy the machine is, unlike wall time.
@@ -275,7 +286,7 @@ class CpuMeter:
         self.dbname = dbname
 
     def _app(self) -> float:
-        return cpu_s(self.pid) if self.pid is not None else time.process_time()
+        return process_tree_cpu(self.pid) if self.pid is not None else time.process_time()
 
     def snapshot(self) -> tuple[float, dict[int, float]]:
         backends = backends_cpu(self.dbname) if self.dbname else {}
@@ -288,34 +299,70 @@ class CpuMeter:
         return out
 
 
+def run_at_once(jobs: list[Callable[[], None]]) -> None:
+    """Run ``jobs`` (one per phone) at the same time; one runs in this thread."""
+    if len(jobs) == 1:
+        jobs[0]()
+        return
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            future.result()
+
+
 def push_batches(
     base: str,
-    batches: list[list[dict[str, Any]]],
-    device: uuid.UUID,
+    streams: list[list[list[dict[str, Any]]]],
     check: Callable[[dict[str, Any]], None],
     meter: CpuMeter,
 ) -> Timed:
-    headers = login(base, device)
-    seq = 0
-    with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+    """Each stream's batches from its own phone, the phones pushing at once."""
+    phones = []
+    for _ in streams:
+        device = uuid.uuid4()
+        client = httpx.Client(base_url=base, headers=login(base, device), timeout=300)
         client.get("/v1/sync/info").raise_for_status()  # the connection is open before the clock starts
+        phones.append((client, device))
+
+    def pusher(
+        client: httpx.Client, device: uuid.UUID, batches: list[list[dict[str, Any]]]
+    ) -> Callable[[], None]:
+        def push() -> None:
+            seq = 0
+            for batch in batches:
+                for m in batch:
+                    seq += 1
+                    m["seq"] = seq
+                body = encode({"schema_version": 1, "client_id": str(device), "mutations": batch})
+                r = client.post("/v1/sync/push", content=body)
+                r.raise_for_status()
+                for res in decode(r.content)["results"]:
+                    check(res)
+
+        return push
+
+    jobs = [
+        pusher(client, device, batches) for (client, device), batches in zip(phones, streams, strict=True)
+    ]
+    try:
         cpu = meter.snapshot()
         t0 = time.perf_counter()
-        for batch in batches:
-            for m in batch:
-                seq += 1
-                m["seq"] = seq
-            body = encode({"schema_version": 1, "client_id": str(device), "mutations": batch})
-            r = client.post("/v1/sync/push", content=body)
-            r.raise_for_status()
-            for res in decode(r.content)["results"]:
-                check(res)
+        run_at_once(jobs)
         elapsed = time.perf_counter() - t0
         used = meter.since(cpu)
-    return Timed(sum(map(len, batches)), elapsed, cpu=used)
+    finally:
+        for client, _ in phones:
+            client.close()
+    return Timed(sum(len(b) for batches in streams for b in batches), elapsed, cpu=used)
 
 
-def bench_push(base: str, world: World, n_batches: int, meter: CpuMeter) -> tuple[Timed, Timed, list[str]]:
+def shares(batches: list[Any], phones: int) -> list[list[Any]]:
+    """The batches dealt out to ``phones`` phones in turn."""
+    return [batches[k::phones] for k in range(phones)]
+
+
+def bench_push(
+    base: str, world: World, n_batches: int, meter: CpuMeter, phones: int = 1
+) -> tuple[Timed, Timed, list[str]]:
     ids = [str(uuid.uuid4()) for _ in range(n_batches * BATCH)]
     now = int(time.time() * 1000)
     new = [
@@ -335,7 +382,7 @@ def bench_push(base: str, world: World, n_batches: int, meter: CpuMeter) -> tupl
     def applied(res: dict[str, Any]) -> None:
         assert res["status"] == "applied", res
 
-    created = push_batches(base, new, uuid.uuid4(), applied, meter)
+    created = push_batches(base, shares(new, phones), applied, meter)
     # A second phone edited the same visits offline, without having seen them (base_version 0): half
     # of its edits are stamped before the first phone's (both fields lose: kept_server), half after
     # (both win, replacing values it had not seen: overwrote). Either way each result has conflicts,
@@ -360,7 +407,7 @@ def bench_push(base: str, world: World, n_batches: int, meter: CpuMeter) -> tupl
         assert res["status"] in {"merged", "applied"}, res
         assert res.get("conflicts"), res
 
-    conflicting = push_batches(base, updates, uuid.uuid4(), merged, meter)
+    conflicting = push_batches(base, shares(updates, phones), merged, meter)
     return created, conflicting, ids
 
 
@@ -546,35 +593,41 @@ def pouch_doc(world: World, ident: str, i: int) -> dict[str, Any]:
     return {"_id": ident, "type": "visit", "rep_id": str(world.rep), "status": "planned", **f}
 
 
-def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int) -> dict[str, Any]:
+def bench_pouch(server: Server, world: World, ids: list[str], n_pull: int, phones: int = 1) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with httpx.Client(base_url=server.base, timeout=300, headers={"Content-Type": "application/json"}) as c:
+    json_headers = {"Content-Type": "application/json"}
+    with httpx.Client(base_url=server.base, timeout=300, headers=json_headers) as c:
         c.put("/bench").raise_for_status()
         meter = CpuMeter(server.proc.pid, None)
-        batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+        batches = list(enumerate(ids[i : i + BATCH] for i in range(0, len(ids), BATCH)))
         revs: dict[str, str] = {}
-        cpu = meter.snapshot()
-        t0 = time.perf_counter()
-        for b, batch in enumerate(batches):
-            docs = [pouch_doc(world, ident, b * BATCH + j) for j, ident in enumerate(batch)]
-            r = c.post("/bench/_bulk_docs", content=encode({"docs": docs}))
-            r.raise_for_status()
-            for res in decode(r.content):
-                assert res.get("ok"), res
-                revs[res["id"]] = res["rev"]
-        out["push_new"] = Timed(len(ids), time.perf_counter() - t0, cpu=meter.since(cpu))
-        cpu = meter.snapshot()
-        t0 = time.perf_counter()
-        for b, batch in enumerate(batches):
-            docs = []
-            for j, ident in enumerate(batch):
-                doc = pouch_doc(world, ident, b * BATCH + j)
-                doc.update(_rev=revs[ident], notes="stale notes", outcome=f"reordered {b}-{j}")
-                docs.append(doc)
-            r = c.post("/bench/_bulk_docs", content=encode({"docs": docs}))
-            r.raise_for_status()
-            assert all(res.get("ok") for res in decode(r.content))
-        out["push_update"] = Timed(len(ids), time.perf_counter() - t0, cpu=meter.since(cpu))
+
+        def bulk(numbered: list[tuple[int, list[str]]], update: bool) -> Callable[[], None]:
+            def send() -> None:
+                with httpx.Client(base_url=server.base, timeout=300, headers=json_headers) as client:
+                    for b, batch in numbered:
+                        docs = []
+                        for j, ident in enumerate(batch):
+                            doc = pouch_doc(world, ident, b * BATCH + j)
+                            if update:
+                                doc.update(
+                                    _rev=revs[ident], notes="stale notes", outcome=f"reordered {b}-{j}"
+                                )
+                            docs.append(doc)
+                        r = client.post("/bench/_bulk_docs", content=encode({"docs": docs}))
+                        r.raise_for_status()
+                        for res in decode(r.content):
+                            assert res.get("ok"), res
+                            revs[res["id"]] = res["rev"]
+
+            return send
+
+        for key, update in (("push_new", False), ("push_update", True)):
+            jobs = [bulk(share, update) for share in shares(batches, phones)]
+            cpu = meter.snapshot()
+            t0 = time.perf_counter()
+            run_at_once(jobs)
+            out[key] = Timed(len(ids), time.perf_counter() - t0, cpu=meter.since(cpu))
         # The pull dataset: top up to n_pull documents, then page through _all_docs.
         extra = n_pull - len(ids)
         for start in range(0, extra, 5000):
@@ -722,6 +775,8 @@ def main() -> None:
     )
     parser.add_argument("--batches", type=int, default=20, help="push batches of 500 (default 20)")
     parser.add_argument("--entities", type=int, default=100_000, help="visits in the bootstrap")
+    parser.add_argument("--phones", type=int, default=1, help="phones pushing at once (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="Fieldline worker processes (default 1)")
     parser.add_argument("--no-pouch", action="store_true", help="skip pouchdb-server")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--write", action="store_true", help="replace the Sync section of docs/benchmarks.md")
@@ -735,11 +790,11 @@ def main() -> None:
     try:
         upgrade(db_url)
         world = asyncio.run(seed(db_url))
-        server = start_fieldline(db_url, tmp)
+        server = start_fieldline(db_url, tmp, args.workers)
         try:
             meter = CpuMeter(server.proc.pid, dbname)
             results["push_new"], results["push_conflict"], ids = bench_push(
-                server.base, world, args.batches, meter
+                server.base, world, args.batches, meter, args.phones
             )
         finally:
             server.stop()
@@ -747,7 +802,7 @@ def main() -> None:
             core_baseline(db_url, world, len(ids), CpuMeter(None, dbname))
         )
         asyncio.run(bulk_visits(db_url, world, args.entities - len(ids), first=len(ids)))
-        server = start_fieldline(db_url, tmp)
+        server = start_fieldline(db_url, tmp, args.workers)
         try:
             results["rss_idle"] = _rss_kib(server.proc.pid, "VmRSS")
             results["pull"], results["pull_pages"] = bench_pull(
@@ -762,7 +817,7 @@ def main() -> None:
         if not args.no_pouch:
             pouch = start_pouch(tmp / "pouch")
             try:
-                results["pouch"] = bench_pouch(pouch, world, ids, args.entities)
+                results["pouch"] = bench_pouch(pouch, world, ids, args.entities, args.phones)
             finally:
                 pouch.stop()
     finally:
@@ -773,6 +828,8 @@ def main() -> None:
     print(table)
     print(machine())
     if args.write:
+        if (args.phones, args.workers) != (1, 1):
+            parser.error("--write records the default run (one phone, one worker)")
         write_section(
             INTRO + "\n" + table + "\n\n" + machine() + "\n" + NOTES, ROOT / "docs" / "benchmarks.md"
         )
