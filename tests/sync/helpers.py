@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.factories import login
+
+
+def without_rate_limits(settings: Any) -> Any:
+    """The test app's settings with no request limits: for tests whose phones sync in a loop."""
+    return dataclasses.replace(settings, rate_limit_per_minute=0, sync_rate_limit_per_minute=0)
 
 
 def stamp(ms: int, counter: int = 0, node: str = "dev") -> str:
@@ -95,3 +101,76 @@ class Phone:
 
     def held(self, entity: str) -> set[str]:
         return {ident for (name, ident) in self.replica if name == entity}
+
+
+@dataclass
+class OfflineDevice:
+    """A phone that edits offline: a hybrid logical clock (``offset_ms`` off the wall clock), an
+    outbox, what it sent and every result it got, by ``seq``."""
+
+    phone: Phone
+    node: str
+    rep: str | None = None  # the rep whose records it edits (None: a manager or an admin)
+    offset_ms: int = 0
+    ms: int = 0
+    counter: int = 0
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    sent: dict[int, dict[str, Any]] = field(default_factory=dict)
+    results: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def tick(self, wall: int) -> str:
+        wall += self.offset_ms
+        if wall > self.ms:
+            self.ms, self.counter = wall, 0
+        else:
+            self.counter += 1
+        return f"{self.ms:016d}-{self.counter:04d}-{self.node}"
+
+    def observe(self, stamp: str) -> None:
+        ms, counter = int(stamp[:16]), int(stamp[17:21])
+        if (ms, counter) > (self.ms, self.counter):
+            self.ms, self.counter = ms, counter
+
+    def queue(self, m: dict[str, Any]) -> None:
+        self.outbox.append(m)
+        self.sent[m["seq"]] = m
+
+    def held(self, entity: str) -> list[str]:
+        return sorted(self.phone.held(entity))
+
+    async def push(self) -> None:
+        """Send the outbox; keep what the server did not take (a gap) for the next push."""
+        if not self.outbox:
+            return
+        r = await self.phone.push(self.outbox)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        self.observe(body["server_hlc"])
+        for res in body["results"]:
+            if res["status"] not in {"duplicate", "out_of_order"}:
+                self.results.setdefault(res["seq"], []).append(res)
+        self.outbox = [m for m in self.outbox if m["seq"] > body["last_seq"]]
+
+    async def pull(self, limit: int = 7) -> None:
+        await self.phone.pull_all(limit=limit)
+        assert self.phone.server_hlc is not None
+        self.observe(self.phone.server_hlc)
+
+
+async def visit_with_children(phone: Phone, customer: uuid.UUID, now_ms: int) -> tuple[str, str, str]:
+    """A new visit at ``customer`` with an action and a photo, pushed: their ids."""
+    vid, aid, pid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    r = await phone.push(
+        [
+            phone.mutation("visit", vid, {"customer_id": str(customer)}, hlc=stamp(now_ms)),
+            phone.mutation(
+                "visit_action",
+                aid,
+                {"visit_id": str(vid), "kind": "training", "payload": {"topic": "pricing"}},
+                hlc=stamp(now_ms + 1),
+            ),
+            phone.mutation("photo", pid, {"visit_id": str(vid), "caption": "shelf"}, hlc=stamp(now_ms + 2)),
+        ]
+    )
+    assert [x["status"] for x in r.json()["results"]] == ["applied"] * 3, r.text
+    return str(vid), str(aid), str(pid)

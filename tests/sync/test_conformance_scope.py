@@ -6,27 +6,9 @@ import time
 import uuid
 
 from tests.factories import login
-from tests.sync.helpers import Phone, stamp
+from tests.sync.helpers import Phone, stamp, visit_with_children
 
 NOW_MS = int(time.time() * 1000)
-
-
-async def _with_children(phone: Phone, customer: uuid.UUID) -> tuple[str, str, str]:
-    vid, aid, pid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    r = await phone.push(
-        [
-            phone.mutation("visit", vid, {"customer_id": str(customer)}, hlc=stamp(NOW_MS)),
-            phone.mutation(
-                "visit_action",
-                aid,
-                {"visit_id": str(vid), "kind": "training", "payload": {"topic": "pricing"}},
-                hlc=stamp(NOW_MS + 1),
-            ),
-            phone.mutation("photo", pid, {"visit_id": str(vid), "caption": "shelf"}, hlc=stamp(NOW_MS + 2)),
-        ]
-    )
-    assert [x["status"] for x in r.json()["results"]] == ["applied"] * 3, r.text
-    return str(vid), str(aid), str(pid)
 
 
 async def _admin_headers(client) -> dict[str, str]:
@@ -37,7 +19,7 @@ async def test_a_visit_given_to_another_rep_takes_its_children_along(client, wor
     rep1 = await Phone.sign_in(client, "rep1")
     rep2 = await Phone.sign_in(client, "rep2")
     manager = await Phone.sign_in(client, "manager1")
-    vid, aid, pid = await _with_children(rep1, world.customers["c0"])
+    vid, aid, pid = await visit_with_children(rep1, world.customers["c0"], NOW_MS)
     for phone in (rep1, rep2, manager):
         await phone.pull_all()
     assert {("visit", vid), ("visit_action", aid), ("photo", pid)} <= set(rep1.replica)
@@ -77,7 +59,7 @@ async def test_a_rep_moving_team_leaves_the_old_managers_scope(client, world) ->
     rep1 = await Phone.sign_in(client, "rep1")
     old_manager = await Phone.sign_in(client, "manager1")
     new_manager = await Phone.sign_in(client, "manager2")
-    vid, aid, pid = await _with_children(rep1, world.customers["c0"])
+    vid, aid, pid = await visit_with_children(rep1, world.customers["c0"], NOW_MS)
     for phone in (rep1, old_manager, new_manager):
         await phone.pull_all()
     rep_id = str(world.users["rep1"])

@@ -14,10 +14,9 @@ Runs in-process (ASGI) on the test's engine; the devices live across examples, l
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -27,7 +26,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from tests.sync.helpers import Phone
+from tests.sync.helpers import OfflineDevice, Phone, without_rate_limits
 
 NOW_MS = int(time.time() * 1000)
 TEXT_FIELDS = ("notes", "outcome", "next_steps")
@@ -38,50 +37,7 @@ VALUES = ("a", "b", "c", None)
 @pytest.fixture
 def settings(settings: Any) -> Any:
     """Five phones syncing in a loop make many requests: no rate limit for them."""
-    return dataclasses.replace(settings, rate_limit_per_minute=0, sync_rate_limit_per_minute=0)
-
-
-@dataclass
-class Device:
-    phone: Phone
-    rep: str | None  # the rep whose visits it may edit; None for the manager
-    node: str
-    offset_ms: int = 0
-    ms: int = 0
-    counter: int = 0
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    sent: dict[int, dict[str, Any]] = field(default_factory=dict)
-    results: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def tick(self, wall: int) -> str:
-        wall += self.offset_ms
-        if wall > self.ms:
-            self.ms, self.counter = wall, 0
-        else:
-            self.counter += 1
-        return f"{self.ms:016d}-{self.counter:04d}-{self.node}"
-
-    def observe(self, stamp: str) -> None:
-        ms, counter = int(stamp[:16]), int(stamp[17:21])
-        if (ms, counter) > (self.ms, self.counter):
-            self.ms, self.counter = ms, counter
-
-    async def push(self) -> None:
-        if not self.outbox:
-            return
-        r = await self.phone.push(self.outbox)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        self.observe(body["server_hlc"])
-        for res in body["results"]:
-            if res["status"] not in {"duplicate", "out_of_order"}:
-                self.results.setdefault(res["seq"], res)
-        self.outbox = [m for m in self.outbox if m["seq"] > body["last_seq"]]
-
-    async def pull(self) -> None:
-        await self.phone.pull_all(limit=7)
-        assert self.phone.server_hlc is not None
-        self.observe(self.phone.server_hlc)
+    return without_rate_limits(settings)
 
 
 @dataclass
@@ -118,12 +74,12 @@ class Harness:
 
     async def start(self) -> None:
         sign = Phone.sign_in
-        self.manager = Device(await sign(self.client, "manager1"), None, "m")
+        self.manager = OfflineDevice(await sign(self.client, "manager1"), "m")
         self.reps = [
-            Device(await sign(self.client, "rep1"), "rep1", "r1a"),
-            Device(await sign(self.client, "rep1"), "rep1", "r1b"),
-            Device(await sign(self.client, "rep2"), "rep2", "r2a"),
-            Device(await sign(self.client, "rep2"), "rep2", "r2b"),
+            OfflineDevice(await sign(self.client, "rep1"), "r1a", rep="rep1"),
+            OfflineDevice(await sign(self.client, "rep1"), "r1b", rep="rep1"),
+            OfflineDevice(await sign(self.client, "rep2"), "r2a", rep="rep2"),
+            OfflineDevice(await sign(self.client, "rep2"), "r2b", rep="rep2"),
         ]
         self.setup = {key: await sign(self.client, key) for key in ("rep1", "rep2")}
         self.observers = {key: await sign(self.client, key) for key in ("rep1", "rep2", "manager1")}
@@ -165,7 +121,7 @@ class Harness:
             assert [x["status"] for x in r.json()["results"]] == ["applied", "applied"], r.text
         return visits
 
-    async def _step(self, device: Device, visits: dict[str, str], step: Step) -> None:
+    async def _step(self, device: OfflineDevice, visits: dict[str, str], step: Step) -> None:
         wall = self.now(step.wait_ms)
         if step.kind == "push":
             await device.push()
@@ -194,17 +150,16 @@ class Harness:
             m = device.phone.mutation(
                 "visit", vid, {step.field: value}, hlc=device.tick(wall), base_version=held["version"]
             )
-        device.outbox.append(m)
-        device.sent[m["seq"]] = m
+        device.queue(m)
 
-    async def _check(self, devices: list[Device], visits: dict[str, str]) -> None:
+    async def _check(self, devices: list[OfflineDevice], visits: dict[str, str]) -> None:
         for key, observer in self.observers.items():
             await observer.bootstrap(limit=1000)
             for device in devices:
                 if device.phone.user == key:
                     assert device.phone.replica == observer.replica, f"{device.node} did not converge"
         server = self.observers["manager1"].replica
-        writes = [(d, d.sent[seq], d.results[seq]) for d in devices for seq in sorted(d.sent)]
+        writes = [(d, d.sent[seq], d.results[seq][0]) for d in devices for seq in sorted(d.sent)]
         for vid in visits:
             mine = [(d, m, res) for d, m, res in writes if m["id"] == vid]
             deleted = any(m["op"] == "delete" and res["status"] == "applied" for _, m, res in mine)

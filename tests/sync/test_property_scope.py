@@ -20,9 +20,9 @@ After everyone pushes and pulls:
 
 from __future__ import annotations
 
-import dataclasses
+import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from tests.sync.helpers import Phone
-from tests.sync.test_property import NOW_MS
+from tests.sync.helpers import OfflineDevice, Phone, without_rate_limits
 
+NOW_MS = int(time.time() * 1000)
 USERS = ("admin", "manager1", "manager2", "rep1", "rep2", "rep3")
 REPS = ("rep1", "rep2", "rep3")
 BOSSES = (0, 1, 2)  # the admin and the managers
@@ -43,46 +43,7 @@ BOSSES = (0, 1, 2)  # the admin and the managers
 @pytest.fixture
 def settings(settings: Any) -> Any:
     """Pulls of one change a page make many requests: no rate limit for these phones."""
-    return dataclasses.replace(settings, rate_limit_per_minute=0, sync_rate_limit_per_minute=0)
-
-
-@dataclass
-class Device:
-    phone: Phone
-    node: str
-    ms: int = 0
-    counter: int = 0
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    sent: dict[int, dict[str, Any]] = field(default_factory=dict)
-    results: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def tick(self, wall: int) -> str:
-        if wall > self.ms:
-            self.ms, self.counter = wall, 0
-        else:
-            self.counter += 1
-        return f"{self.ms:016d}-{self.counter:04d}-{self.node}"
-
-    def queue(self, m: dict[str, Any]) -> None:
-        self.outbox.append(m)
-        self.sent[m["seq"]] = m
-
-    def held(self, entity: str) -> list[str]:
-        return sorted(self.phone.held(entity))
-
-    async def push(self) -> None:
-        if not self.outbox:
-            return
-        r = await self.phone.push(self.outbox)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        for res in body["results"]:
-            if res["status"] not in {"duplicate", "out_of_order"}:
-                self.results.setdefault(res["seq"], []).append(res)
-        self.outbox = [m for m in self.outbox if m["seq"] > body["last_seq"]]
-
-    async def pull(self, limit: int) -> None:
-        await self.phone.pull_all(limit=limit)
+    return without_rate_limits(settings)
 
 
 @dataclass
@@ -125,7 +86,7 @@ class Harness:
         self.teams = [str(world.teams["north"]), str(world.teams["south"])]
 
     async def start(self) -> None:
-        self.devices = [Device(await Phone.sign_in(self.client, key), key) for key in USERS]
+        self.devices = [OfflineDevice(await Phone.sign_in(self.client, key), key) for key in USERS]
         self.observers = {key: await Phone.sign_in(self.client, key) for key in USERS}
 
     async def run(self, plan: list[Step]) -> None:
@@ -153,7 +114,7 @@ class Harness:
         else:
             self._rep_edit(self.devices[3 + step.device % len(REPS)] if step.kind != "edit" else None, step)
 
-    def _boss_move(self, device: Device, step: Step) -> None:
+    def _boss_move(self, device: OfflineDevice, step: Step) -> None:
         wall = self.wall
         rep = self.users[REPS[step.target % len(REPS)]]
         if step.kind == "reassign":
@@ -177,7 +138,7 @@ class Harness:
             team = self.teams[step.pick % 2]
             device.queue(device.phone.mutation("user", rep, {"team_id": team}, hlc=device.tick(wall)))
 
-    def _rep_edit(self, rep: Device | None, step: Step) -> None:
+    def _rep_edit(self, rep: OfflineDevice | None, step: Step) -> None:
         device = rep or self.devices[step.device]
         wall = self.wall
         if step.kind == "visit":

@@ -13,33 +13,15 @@ from api.db.migrate import downgrade, upgrade
 from api.photos.models import Photo
 from api.visits.models import Visit, VisitAction
 from sync.writer import STEP
-from tests.sync.helpers import Phone, stamp
+from tests.sync.helpers import Phone, stamp, visit_with_children
 
 NOW_MS = int(time.time() * 1000)
-
-
-async def _visit_with_children(phone: Phone, customer: uuid.UUID) -> tuple[str, str, str]:
-    vid, aid, pid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    r = await phone.push(
-        [
-            phone.mutation("visit", vid, {"customer_id": str(customer)}, hlc=stamp(NOW_MS)),
-            phone.mutation(
-                "visit_action",
-                aid,
-                {"visit_id": str(vid), "kind": "training", "payload": {"topic": "pricing"}},
-                hlc=stamp(NOW_MS + 1),
-            ),
-            phone.mutation("photo", pid, {"visit_id": str(vid), "caption": "shelf"}, hlc=stamp(NOW_MS + 2)),
-        ]
-    )
-    assert [x["status"] for x in r.json()["results"]] == ["applied"] * 3, r.text
-    return str(vid), str(aid), str(pid)
 
 
 async def test_deleting_a_visit_deletes_its_actions_and_photos_on_every_replica(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     manager = await Phone.sign_in(client, "manager1")
-    vid, aid, pid = await _visit_with_children(rep, world.customers["c0"])
+    vid, aid, pid = await visit_with_children(rep, world.customers["c0"], NOW_MS)
     for phone in (rep, manager):
         await phone.pull_all()
         assert {("visit", vid), ("visit_action", aid), ("photo", pid)} <= set(phone.replica)
@@ -68,7 +50,7 @@ async def test_deleting_a_visit_deletes_its_actions_and_photos_on_every_replica(
 async def test_an_offline_edit_or_new_child_of_a_deleted_visit_is_refused_as_deleted(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
     other = await Phone.sign_in(client, "rep1")  # the rep's second phone, offline meanwhile
-    vid, aid, _ = await _visit_with_children(rep, world.customers["c0"])
+    vid, aid, _ = await visit_with_children(rep, world.customers["c0"], NOW_MS)
     await other.pull_all()
     r = await rep.push([rep.mutation("visit", vid, op="delete", hlc=stamp(NOW_MS + 5))])
     assert r.json()["results"][0]["status"] == "applied", r.text
@@ -97,7 +79,7 @@ async def test_an_offline_edit_or_new_child_of_a_deleted_visit_is_refused_as_del
 
 async def test_a_child_edited_earlier_in_the_batch_is_deleted_with_its_visit(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
-    vid, aid, pid = await _visit_with_children(rep, world.customers["c0"])
+    vid, aid, pid = await visit_with_children(rep, world.customers["c0"], NOW_MS)
     await rep.pull_all()
     seen = rep.replica[("photo", pid)]["version"]
     r = await rep.push(
@@ -141,7 +123,7 @@ async def test_a_child_created_in_the_same_batch_is_deleted_with_its_visit(clien
 
 async def test_deleting_a_visit_over_rest_deletes_its_children(client, world) -> None:
     rep = await Phone.sign_in(client, "rep1")
-    vid, aid, pid = await _visit_with_children(rep, world.customers["c0"])
+    vid, aid, pid = await visit_with_children(rep, world.customers["c0"], NOW_MS)
     await rep.pull_all()
     r = await client.delete(f"/v1/visits/{vid}", headers=rep.headers)
     assert r.status_code == 204, r.text
@@ -155,8 +137,8 @@ async def test_migration_0010_deletes_children_left_by_visits_deleted_before_it(
     """Before 0010 a deleted visit's children stayed live; the migration gives them tombstones
     with new change numbers, so phones that hold them pull the deletion."""
     rep = await Phone.sign_in(client, "rep1")
-    gone, aid, pid = await _visit_with_children(rep, world.customers["c0"])
-    kept, kept_action, kept_photo = await _visit_with_children(rep, world.customers["c1"])
+    gone, aid, pid = await visit_with_children(rep, world.customers["c0"], NOW_MS)
+    kept, kept_action, kept_photo = await visit_with_children(rep, world.customers["c1"], NOW_MS)
     r = await rep.push([rep.mutation("visit", gone, op="delete", hlc=stamp(NOW_MS + 5))])
     assert r.json()["results"][0]["status"] == "applied", r.text
     # The state an older version left: the children of the deleted visit still live.
@@ -200,7 +182,7 @@ async def test_a_child_written_in_an_earlier_write_step_is_deleted_with_its_visi
     """A push is written in steps (``sync.writer.STEP``): a child edited in the first step is
     deleted by its visit's deletion in a later one."""
     rep = await Phone.sign_in(client, "rep1")
-    vid, aid, pid = await _visit_with_children(rep, world.customers["c0"])
+    vid, aid, pid = await visit_with_children(rep, world.customers["c0"], NOW_MS)
     await rep.pull_all()
     seen = rep.replica[("visit_action", aid)]["version"]
     customer = str(world.customers["c1"])
