@@ -4,16 +4,18 @@ Six phones of tenant A (the admin, both managers, the three reps) keep an outbox
 logical clock and a replica built only from pulls, and live across examples like real phones.
 Between syncs, offline:
 - the admin and the managers reassign customers to other reps, give visits to other reps, and
-  the admin moves reps between teams (each scope move of ``docs/sync.md``);
-- the reps create visits at customers they hold, add actions to visits they hold, edit and
-  delete them; anyone edits a visit's notes;
+  the admin moves reps between teams (each scope move of ``docs/sync.md``); they also plan reps'
+  days (route plans), decide submitted expenses, and add and delete customers;
+- the reps create visits at customers they hold, add actions and photos to visits they hold,
+  submit expenses (some for a visit) and edit them, and delete visits and actions; anyone edits
+  a visit's notes;
 - phones push and pull at random, pulls in pages of one to nine changes.
 
 After everyone pushes and pulls:
 - every replica equals a fresh bootstrap of its user (convergence across evictions and arrivals);
 - every replica holds exactly its user's scope by the rules, computed from the admin's replica
-  (the whole tenant): a rep holds the customers assigned to them and their visits with those
-  visits' actions; a manager holds what their team's reps own;
+  (the whole tenant): a rep holds the customers assigned to them, their visits with those visits'
+  actions and photos, their route plans and expenses; a manager holds what their team's reps own;
 - every mutation got exactly one result, and every create reported ``applied`` is on the server
   unless a delete of it (or of its visit) was reported ``applied`` too: nothing lost, nothing twice.
 """
@@ -38,6 +40,9 @@ NOW_MS = int(time.time() * 1000)
 USERS = ("admin", "manager1", "manager2", "rep1", "rep2", "rep3")
 REPS = ("rep1", "rep2", "rep3")
 BOSSES = (0, 1, 2)  # the admin and the managers
+OWNED = frozenset({"customer", "route_plan", "visit", "visit_action", "photo", "expense", "user"})
+CREATED = frozenset({"customer", "route_plan", "visit", "visit_action", "photo", "expense"})
+BOSS_STEPS = frozenset({"customer", "reassign", "give", "team", "plan", "review", "drop"})
 
 
 @pytest.fixture
@@ -60,13 +65,15 @@ steps = st.lists(
         kind=st.sampled_from(
             ["reassign"] * 3
             + ["give"] * 2
-            + ["team"]
+            + ["team", "plan", "review", "drop"]
+            + ["customer"] * 2
             + ["visit"] * 3
             + ["action"] * 2
+            + ["photo", "expense", "expense_edit"]
             + ["edit"] * 2
             + ["delete"]
-            + ["push"] * 5
-            + ["pull"] * 5
+            + ["push"] * 6
+            + ["pull"] * 6
         ),
         device=st.integers(0, len(USERS) - 1),
         pick=st.integers(0, 7),
@@ -109,74 +116,110 @@ class Harness:
             await self.devices[step.device].push()
         elif step.kind == "pull":
             await self.devices[step.device].pull(1 + step.target)
-        elif step.kind in {"reassign", "give", "team"}:
-            self._boss_move(self.devices[BOSSES[step.device % len(BOSSES)]], step)
+        elif step.kind == "edit":
+            self._edit(self.devices[step.device], step)
+        elif step.kind in BOSS_STEPS:
+            getattr(self, f"_{step.kind}")(self.devices[BOSSES[step.device % len(BOSSES)]], step)
         else:
-            self._rep_edit(self.devices[3 + step.device % len(REPS)] if step.kind != "edit" else None, step)
+            getattr(self, f"_{step.kind}")(self.devices[3 + step.device % len(REPS)], step)
 
-    def _boss_move(self, device: OfflineDevice, step: Step) -> None:
-        wall = self.wall
-        rep = self.users[REPS[step.target % len(REPS)]]
-        if step.kind == "reassign":
-            held = device.held("customer")
-            if held:
-                cid = held[step.pick % len(held)]
-                device.queue(
-                    device.phone.mutation("customer", cid, {"assigned_rep_id": rep}, hlc=device.tick(wall))
-                )
-        elif step.kind == "give":
-            held = device.held("visit")
-            if held:
-                vid = held[step.pick % len(held)]
-                version = device.phone.replica[("visit", vid)]["version"]
-                device.queue(
-                    device.phone.mutation(
-                        "visit", vid, {"rep_id": rep}, hlc=device.tick(wall), base_version=version
-                    )
-                )
-        elif device is self.devices[0]:
-            team = self.teams[step.pick % 2]
-            device.queue(device.phone.mutation("user", rep, {"team_id": team}, hlc=device.tick(wall)))
+    def _send(
+        self,
+        device: OfflineDevice,
+        entity: str,
+        ident: Any,
+        fields: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
+        device.queue(device.phone.mutation(entity, ident, fields, hlc=device.tick(self.wall), **options))
 
-    def _rep_edit(self, rep: OfflineDevice | None, step: Step) -> None:
-        device = rep or self.devices[step.device]
-        wall = self.wall
-        if step.kind == "visit":
-            held = device.held("customer")
-            if held:
-                cid = held[step.pick % len(held)]
-                m = device.phone.mutation("visit", uuid.uuid4(), {"customer_id": cid}, hlc=device.tick(wall))
-                device.queue(m)
-            return
-        visits = device.held("visit")
-        if step.kind == "action":
-            if visits:
-                vid = visits[step.pick % len(visits)]
-                fields = {"visit_id": vid, "kind": "training", "payload": {"topic": f"t{step.target}"}}
-                device.queue(
-                    device.phone.mutation("visit_action", uuid.uuid4(), fields, hlc=device.tick(wall))
-                )
-            return
-        if step.kind == "edit":
-            if visits:
-                vid = visits[step.pick % len(visits)]
-                version = device.phone.replica[("visit", vid)]["version"]
-                notes = f"{device.node} {step.target}"
-                device.queue(
-                    device.phone.mutation(
-                        "visit", vid, {"notes": notes}, hlc=device.tick(wall), base_version=version
-                    )
-                )
-            return
-        # delete: an action if the rep holds one, else a visit
-        actions = device.held("visit_action")
-        entity, held = ("visit_action", actions) if actions and step.target % 2 else ("visit", visits)
-        if held:
-            ident = held[step.pick % len(held)]
-            version = device.phone.replica[(entity, ident)]["version"]
-            device.queue(
-                device.phone.mutation(entity, ident, op="delete", hlc=device.tick(wall), base_version=version)
-            )
+    @staticmethod
+    def _pick(device: OfflineDevice, entity: str, step: Step) -> tuple[str, int] | None:
+        """One of the entities the phone holds, with the version it holds."""
+        held = device.held(entity)
+        if not held:
+            return None
+        ident = held[step.pick % len(held)]
+        return ident, device.phone.replica[(entity, ident)]["version"]
+
+    def _rep(self, step: Step) -> str:
+        return self.users[REPS[step.target % len(REPS)]]
+
+    # The admin's and the managers' steps.
+
+    def _customer(self, device: OfflineDevice, step: Step) -> None:
+        fields = {
+            "name": f"Shop {step.pick}",
+            "lat": 31.23,
+            "lon": 121.47,
+            "assigned_rep_id": self._rep(step),
+        }
+        self._send(device, "customer", uuid.uuid4(), fields)
+
+    def _reassign(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "customer", step):
+            self._send(device, "customer", picked[0], {"assigned_rep_id": self._rep(step)})
+
+    def _give(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "visit", step):
+            self._send(device, "visit", picked[0], {"rep_id": self._rep(step)}, base_version=picked[1])
+
+    def _team(self, device: OfflineDevice, step: Step) -> None:
+        if device is self.devices[0]:
+            self._send(device, "user", self._rep(step), {"team_id": self.teams[step.pick % 2]})
+
+    def _plan(self, device: OfflineDevice, step: Step) -> None:
+        day = time.strftime("%Y-%m-%d", time.gmtime(self.wall / 1000 + 86_400 * (step.pick % 3)))
+        self._send(
+            device, "route_plan", uuid.uuid4(), {"rep_id": self._rep(step), "date": day, "name": "Day"}
+        )
+
+    def _review(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "expense", step):
+            decision = ("approved", "rejected")[step.target % 2]
+            self._send(device, "expense", picked[0], {"review": {"status": decision}}, base_version=picked[1])
+
+    def _drop(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "customer", step):
+            self._send(device, "customer", picked[0], op="delete", base_version=picked[1])
+
+    # The reps' steps.
+
+    def _visit(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "customer", step):
+            self._send(device, "visit", uuid.uuid4(), {"customer_id": picked[0]})
+
+    def _action(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "visit", step):
+            fields = {"visit_id": picked[0], "kind": "training", "payload": {"topic": f"t{step.target}"}}
+            self._send(device, "visit_action", uuid.uuid4(), fields)
+
+    def _photo(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "visit", step):
+            self._send(device, "photo", uuid.uuid4(), {"visit_id": picked[0], "caption": f"c{step.target}"})
+
+    def _expense(self, device: OfflineDevice, step: Step) -> None:
+        fields: dict[str, Any] = {"status": "submitted", "merchant": "Cafe", "total": f"{step.target}.50"}
+        if step.pick % 2 and (picked := self._pick(device, "visit", step)):
+            fields["visit_id"] = picked[0]
+        self._send(device, "expense", uuid.uuid4(), {**fields, "currency": "CNY"})
+
+    def _expense_edit(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "expense", step):
+            self._send(device, "expense", picked[0], {"notes": f"n{step.target}"}, base_version=picked[1])
+
+    def _delete(self, device: OfflineDevice, step: Step) -> None:
+        """An action if the rep holds one (every other time), else a visit."""
+        entity = "visit_action" if device.held("visit_action") and step.target % 2 else "visit"
+        if picked := self._pick(device, entity, step):
+            self._send(device, entity, picked[0], op="delete", base_version=picked[1])
+
+    # Anyone's.
+
+    def _edit(self, device: OfflineDevice, step: Step) -> None:
+        if picked := self._pick(device, "visit", step):
+            notes = f"{device.node} {step.target}"
+            self._send(device, "visit", picked[0], {"notes": notes}, base_version=picked[1])
 
     async def _check(self) -> None:
         for device in self.devices:
@@ -199,6 +242,8 @@ class Harness:
             if entity in {"visit_action", "photo"}:
                 assert data["visit_id"] in visit_rep, f"{entity} {data['id']} outlived its visit"
                 return visit_rep[data["visit_id"]]
+            if entity in {"route_plan", "expense"}:
+                return data["rep_id"]
             if entity == "user":
                 return data["id"]
             return None
@@ -211,16 +256,9 @@ class Harness:
                 team = self.teams[0 if key == "manager1" else 1]
                 owners = {user for user, t in team_of.items() if t == team} | {me}
             expected = {
-                item
-                for item, data in tenant.items()
-                if item[0] in {"customer", "visit", "visit_action", "photo", "user"}
-                and owner(item[0], data) in owners
+                item for item, data in tenant.items() if item[0] in OWNED and owner(item[0], data) in owners
             }
-            held = {
-                item
-                for item in self.devices[USERS.index(key)].phone.replica
-                if item[0] in {"customer", "visit", "visit_action", "photo", "user"}
-            }
+            held = {item for item in self.devices[USERS.index(key)].phone.replica if item[0] in OWNED}
             assert held == expected, (key, held ^ expected)
 
     def _check_results(self, tenant: dict[tuple[str, str], dict[str, Any]]) -> None:
@@ -236,7 +274,7 @@ class Harness:
                     continue
                 if m["op"] == "delete":
                     deleted.add(m["id"])
-                elif m["entity"] in {"visit", "visit_action"} and m.get("base_version") is None:
+                elif m["entity"] in CREATED and m.get("base_version") is None:
                     created.append((m["entity"], m))
         for entity, m in created:
             gone = m["id"] in deleted or m.get("fields", {}).get("visit_id") in deleted
