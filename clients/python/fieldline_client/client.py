@@ -23,7 +23,7 @@ from fieldline_client.auth import Session
 from fieldline_client.errors import AuthExpired, FieldlineError
 from fieldline_client.hlc import HybridClock, WallClock, uuid7, wall_ms
 from fieldline_client.outbox import Mutation, Outbox
-from fieldline_client.replica import Replica, overlay
+from fieldline_client.replica import VISIT_CHILDREN, Replica, overlay
 from fieldline_client.storage import StorageAdapter, read
 from fieldline_client.sync import ENVELOPE_BYTES, ConflictCallback, SyncEngine, SyncReport, mutation_bytes
 from fieldline_client.transport import Http, RetryPolicy
@@ -244,7 +244,12 @@ class FieldlineClient:
 
     # ---------------------------------------------------------------------------------- reads
     def get_sync(self, entity: str, ident: str) -> dict[str, Any] | None:
-        return overlay(entity, ident, self.replica.get(entity, ident), self.outbox.for_entity(entity, ident))
+        row = overlay(entity, ident, self.replica.get(entity, ident), self.outbox.for_entity(entity, ident))
+        if row is None or entity not in VISIT_CHILDREN:
+            return row
+        # Shown while its visit is: deleting a visit hides its children at once, as the server
+        # deletes them with it.
+        return row if self.get_sync("visit", str(row["visit_id"])) is not None else None
 
     async def get(self, entity: str, ident: str) -> dict[str, Any] | None:
         """The entity as this device sees it: server state with unsynced changes on top."""

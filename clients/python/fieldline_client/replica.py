@@ -142,6 +142,11 @@ def blank(entity: str, ident: str) -> dict[str, Any]:
     return row
 
 
+#: Entities that belong to a visit. The server deletes them with their visit, so a device shows them
+#: only while it shows their visit.
+VISIT_CHILDREN = frozenset({"visit_action", "photo"})
+
+
 def overlay(
     entity: str, ident: str, base: dict[str, Any] | None, mutations: list[Mutation]
 ) -> dict[str, Any] | None:

@@ -182,6 +182,34 @@ async def test_two_devices_of_a_rep_and_a_manager_converge(server, signed_in) ->
         await assert_converged(client, await signed_in(user))
 
 
+async def test_a_visit_deleted_offline_hides_its_children_at_once_and_the_server_deletes_them(
+    server, signed_in
+) -> None:
+    net = NetworkSimulator()
+    rep = await signed_in("rep2", transport=net)
+    customer = str(server.world.customers["c2"])
+    visit = await rep.create("visit", {"customer_id": customer})
+    action = await rep.create(
+        "visit_action", {"visit_id": visit, "kind": "training", "payload": {"topic": "pricing"}}
+    )
+    photo = await rep.create("photo", {"visit_id": visit, "caption": "shelf"})
+    await rep.sync()
+    assert rep.replica.get("visit_action", action) is not None
+
+    net.online = False
+    await rep.delete("visit", visit)
+    assert await rep.get("visit_action", action) is None
+    assert await rep.get("photo", photo) is None
+    assert [a for a in await rep.list("visit_action") if a["visit_id"] == visit] == []
+    assert rep.replica.get("photo", photo) is not None  # the server has not been told yet
+
+    net.online = True
+    await rep.sync()
+    assert rep.replica.get("visit_action", action) is None  # the server deleted it: pulled
+    assert rep.replica.get("photo", photo) is None
+    await assert_converged(rep, await signed_in("rep2"))
+
+
 async def test_a_fleet_signing_in_and_syncing_at_once(server, make_client) -> None:
     """Sixteen phones start at the same moment: sign-in, first push and bootstrap all succeed."""
     users = ["rep1", "rep2", "rep3", "manager1", "manager2", "admin", "rep_b", "admin_b"] * 2

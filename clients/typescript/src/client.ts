@@ -8,7 +8,7 @@ import { DeviceKeys, type UserKeys } from "./keys.js";
 import { ENTITY_NAMES, type EntityMap, type EntityName, type TokenUser } from "./models.js";
 import { Mutex } from "./mutex.js";
 import { Outbox } from "./outbox.js";
-import { overlay, Replica } from "./replica.js";
+import { overlay, Replica, VISIT_CHILDREN } from "./replica.js";
 import { DEFAULT_RETRY, realSleep, withRetry, type RetryPolicy } from "./retry.js";
 import type { StorageAdapter } from "./storage.js";
 import { SyncEngine, type ConflictEvent, type SyncReport } from "./sync.js";
@@ -267,7 +267,13 @@ export class FieldlineClient {
   async get<E extends EntityName>(entity: E, id: string): Promise<EntityMap[E] | undefined> {
     const local = await this.localState();
     const rec = await local.replica.read(entity, id);
-    return overlay(id, rec?.d, local.outbox.pendingFor(entity, id)) as EntityMap[E] | undefined;
+    const item = overlay(id, rec?.d, local.outbox.pendingFor(entity, id));
+    // A visit's action or photo is shown while its visit is: deleting a visit hides them at once,
+    // as the server deletes them with it.
+    if (item !== undefined && VISIT_CHILDREN.has(entity)) {
+      if ((await this.get("visit", String(item.visit_id))) === undefined) return undefined;
+    }
+    return item as EntityMap[E] | undefined;
   }
 
   /** Every entity of a kind (server state with pending writes laid over), optionally filtered. */
@@ -281,10 +287,13 @@ export class FieldlineClient {
       list.push(m);
       pending.set(m.id, list);
     }
+    const visits = VISIT_CHILDREN.has(entity) ? new Set((await this.list("visit")).map((v) => v.id)) : undefined;
     const out: EntityMap[E][] = [];
     for (const id of new Set([...records.keys(), ...pending.keys()])) {
-      const item = overlay(id, records.get(id)?.d, pending.get(id) ?? []) as EntityMap[E] | undefined;
-      if (item !== undefined && (!filter || filter(item))) out.push(item);
+      const item = overlay(id, records.get(id)?.d, pending.get(id) ?? []);
+      if (item === undefined || (visits && !visits.has(String(item.visit_id)))) continue;
+      const typed = item as unknown as EntityMap[E];
+      if (!filter || filter(typed)) out.push(typed);
     }
     return out;
   }

@@ -77,6 +77,12 @@ export class Replica {
 }
 
 /**
+ * Entities that belong to a visit. The server deletes them with their visit, so a device shows
+ * them only while it shows their visit.
+ */
+export const VISIT_CHILDREN: ReadonlySet<string> = new Set(["visit_action", "photo"]);
+
+/**
  * `base` with pending mutations applied in order; `undefined` when deleted or never created.
  * Pending values are copied: changing what a read returned never alters the queued mutation.
  */

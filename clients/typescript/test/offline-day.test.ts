@@ -218,3 +218,34 @@ test("the background loop syncs writes and deletions until it is stopped", async
   const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
   assert.equal((await manager.call("GET", `/v1/expenses/${expenseId}`)).status, 404, "deleted on the server");
 });
+
+test("a visit deleted offline hides its actions and photos at once, and the server deletes them", async () => {
+  const net = switchableFetch();
+  const rep = await signedIn(server.baseUrl, "rep8@demo.test", { fetch: net.fetch });
+  await rep.sync();
+  const shop = (await rep.list("customer"))[0]!;
+  const visitId = await rep.create("visit", { customer_id: shop.id, notes: "wrong shop" });
+  const actionId = await rep.create("visit_action", {
+    visit_id: visitId,
+    kind: "training",
+    payload: { topic: "pricing" },
+  });
+  const photoId = await rep.create("photo", { visit_id: visitId, caption: "shelf" });
+  await rep.sync();
+  assert.ok(await rep.get("visit_action", actionId));
+
+  net.online.on = false;
+  await rep.delete("visit", visitId);
+  assert.equal(await rep.get("visit_action", actionId), undefined);
+  assert.equal(await rep.get("photo", photoId), undefined);
+  assert.deepEqual((await rep.list("visit_action")).filter((a) => a.visit_id === visitId), []);
+  assert.deepEqual((await rep.list("photo")).filter((p) => p.visit_id === visitId), []);
+
+  net.online.on = true;
+  await rep.sync();
+  assert.equal(await rep.get("visit_action", actionId), undefined);
+  const manager = await Rest.login(server.baseUrl, "manager2@demo.test");
+  for (const path of [`/v1/visit-actions/${actionId}`, `/v1/photos/${photoId}`]) {
+    assert.equal((await manager.call("GET", path)).status, 404, `${path} deleted on the server`);
+  }
+});
