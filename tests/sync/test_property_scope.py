@@ -1,7 +1,8 @@
 """Property: random scope moves among offline edits converge, and every replica holds its scope.
 
-Six phones of tenant A (the admin, both managers, the three reps) keep an outbox, a hybrid
-logical clock and a replica built only from pulls, and live across examples like real phones.
+Seven phones of tenant A (the admin's, both managers', two of rep1's and one each of the other
+reps') keep an outbox, a hybrid logical clock and a replica built only from pulls, and live
+across examples like real phones.
 Between syncs, offline:
 - the admin and the managers reassign customers to other reps, give visits to other reps, and
   the admin moves reps between teams (each scope move of ``docs/sync.md``); they also plan reps'
@@ -39,7 +40,10 @@ from tests.sync.helpers import OfflineDevice, Phone, without_rate_limits
 NOW_MS = int(time.time() * 1000)
 USERS = ("admin", "manager1", "manager2", "rep1", "rep2", "rep3")
 REPS = ("rep1", "rep2", "rep3")
-BOSSES = (0, 1, 2)  # the admin and the managers
+#: Each phone's user and clock node: rep1 has two phones.
+PHONES = (*((key, key) for key in USERS[:4]), ("rep1", "rep1b"), *((key, key) for key in USERS[4:]))
+BOSSES = (0, 1, 2)  # the admin's and the managers' phones
+REP_PHONES = tuple(range(3, len(PHONES)))
 OWNED = frozenset({"customer", "route_plan", "visit", "visit_action", "photo", "expense", "user"})
 CREATED = frozenset({"customer", "route_plan", "visit", "visit_action", "photo", "expense"})
 BOSS_STEPS = frozenset({"customer", "reassign", "give", "team", "plan", "review", "drop"})
@@ -75,7 +79,7 @@ steps = st.lists(
             + ["push"] * 6
             + ["pull"] * 6
         ),
-        device=st.integers(0, len(USERS) - 1),
+        device=st.integers(0, len(PHONES) - 1),
         pick=st.integers(0, 7),
         target=st.integers(0, 8),
     ),
@@ -93,7 +97,7 @@ class Harness:
         self.teams = [str(world.teams["north"]), str(world.teams["south"])]
 
     async def start(self) -> None:
-        self.devices = [OfflineDevice(await Phone.sign_in(self.client, key), key) for key in USERS]
+        self.devices = [OfflineDevice(await Phone.sign_in(self.client, user), node) for user, node in PHONES]
         self.observers = {key: await Phone.sign_in(self.client, key) for key in USERS}
 
     async def run(self, plan: list[Step]) -> None:
@@ -121,7 +125,7 @@ class Harness:
         elif step.kind in BOSS_STEPS:
             getattr(self, f"_{step.kind}")(self.devices[BOSSES[step.device % len(BOSSES)]], step)
         else:
-            getattr(self, f"_{step.kind}")(self.devices[3 + step.device % len(REPS)], step)
+            getattr(self, f"_{step.kind}")(self.devices[REP_PHONES[step.device % len(REP_PHONES)]], step)
 
     def _send(
         self,
@@ -223,7 +227,7 @@ class Harness:
 
     async def _check(self) -> None:
         for device in self.devices:
-            observer = self.observers[device.node]
+            observer = self.observers[device.phone.user]
             await observer.bootstrap(limit=7)
             assert device.phone.replica == observer.replica, f"{device.node} did not converge"
         tenant = self.observers["admin"].replica
@@ -248,7 +252,8 @@ class Harness:
                 return data["id"]
             return None
 
-        for key in USERS[1:]:
+        for device in self.devices[1:]:
+            key = device.phone.user
             me = self.users[key]
             if key.startswith("rep"):
                 owners = {me}
@@ -258,8 +263,8 @@ class Harness:
             expected = {
                 item for item, data in tenant.items() if item[0] in OWNED and owner(item[0], data) in owners
             }
-            held = {item for item in self.devices[USERS.index(key)].phone.replica if item[0] in OWNED}
-            assert held == expected, (key, held ^ expected)
+            held = {item for item in device.phone.replica if item[0] in OWNED}
+            assert held == expected, (device.node, held ^ expected)
 
     def _check_results(self, tenant: dict[tuple[str, str], dict[str, Any]]) -> None:
         deleted: set[str] = set()
