@@ -163,9 +163,9 @@ class SyncWriter:
         self.lock_rows = lock_rows
         self.client_id = client_id
         self._rows: dict[tuple[str, uuid.UUID], RowView] = {}
-        #: The actions and photos of visits the batch moves or deletes (read with them), and
-        #: those the batch creates: deleting a visit deletes them.
-        self._children: defaultdict[uuid.UUID, list[RowView]] = defaultdict(list)
+        #: The actions and photos of each visit the batch moves or deletes: read with it, or
+        #: created by the batch. They move with their visit, and are deleted with it.
+        self._children: dict[uuid.UUID, list[RowView]] = {}
         #: Children deleted with their visit, waiting for their step's change numbers.
         self._cascaded: list[RowView] = []
         self._absent: set[tuple[str, uuid.UUID]] = set()
@@ -262,10 +262,10 @@ class SyncWriter:
             # A visit given to another rep takes its children along, a deleted visit deletes them:
             # lock them before the visit.
             found = await load_children(self.session, parents, lock=self.lock_rows)
-            for visit_id, children in found.items():
-                for child in children:
-                    row = self._rows.setdefault((child.spec.name, child.id), child)
-                    self._children[visit_id].append(row)
+            rows = self._rows
+            for visit_id in parents:
+                children = found.get(visit_id, ())
+                self._children[visit_id] = [rows.setdefault((c.spec.name, c.id), c) for c in children]
         for spec in LOCK_ORDER:
             if wanted.get(spec.name):
                 await self._fetch(spec, wanted[spec.name])
@@ -520,8 +520,8 @@ class SyncWriter:
             self._rows[key] = row
             if spec.name == "customer":
                 row.location = point_wkt(row.lat, row.lon)
-            elif spec.name in CHILD_NAMES:
-                self._children[row.visit_id].append(row)
+            elif spec.name in CHILD_NAMES and (siblings := self._children.get(row.visit_id)) is not None:
+                siblings.append(row)
         elif decision.op == "delete":
             row.set_many({"deleted_at": now, "updated_at": now})
             if spec.name == "visit":
@@ -710,21 +710,17 @@ class SyncWriter:
             if p.spec.name == "visit" and not p.created and p.old_owner != p.row.scope_rep_id
         }
         notes: list[EvictionNote] = []
-        if not moved:
-            return notes
-        for (name, rid), row in self._rows.items():
-            if name not in CHILD_NAMES or row.visit_id not in moved:
-                continue
-            new_owner = moved[row.visit_id]
-            old_owner = row.scope_rep_id
-            if old_owner == new_owner:
-                continue
-            row.scope_rep_id = new_owner
-            if row.deleted_at is not None or (name, rid) in pending_keys:
-                continue  # a tombstone stays put; a child written in this batch gets its own eviction
-            touched.append(row)
-            if old_owner is not None:
-                notes.append(EvictionNote(name, rid, old_owner))
+        for visit_id, new_owner in moved.items():
+            for row in self._children.get(visit_id, ()):
+                old_owner = row.scope_rep_id
+                if old_owner == new_owner:
+                    continue
+                row.scope_rep_id = new_owner
+                if row.deleted_at is not None or (row.spec.name, row.id) in pending_keys:
+                    continue  # a tombstone stays put; a child written in this batch gets its own eviction
+                touched.append(row)
+                if old_owner is not None:
+                    notes.append(EvictionNote(row.spec.name, row.id, old_owner))
         return notes
 
     async def _team_moves(self, pending: list[tuple[int, Pending]]) -> list[TeamMove]:

@@ -30,16 +30,17 @@ CHILD_TABLES = ("visit_actions", "photos")
 
 def upgrade() -> None:
     bind = op.get_bind()
-    orphans: dict[Any, list[tuple[str, Any]]] = defaultdict(list)
+    # By tenant: each child's table, id and its visit's deletion time (as stored), in id order.
+    orphans: dict[Any, list[tuple[str, Any, Any]]] = defaultdict(list)
     for table in CHILD_TABLES:
         found = bind.execute(
             sa.text(
-                f"SELECT c.tenant_id, c.id FROM {table} c JOIN visits v ON v.id = c.visit_id "
+                f"SELECT c.tenant_id, c.id, v.deleted_at FROM {table} c JOIN visits v ON v.id = c.visit_id "
                 "WHERE c.deleted_at IS NULL AND v.deleted_at IS NOT NULL ORDER BY c.id"
             )
         ).all()
-        for tenant_id, child_id in found:
-            orphans[tenant_id].append((table, child_id))
+        for tenant_id, child_id, deleted_at in found:
+            orphans[tenant_id].append((table, child_id, deleted_at))
     for tenant_id, children in orphans.items():
         last = bind.execute(
             sa.text("SELECT version FROM sync_clocks WHERE tenant_id = :t"), {"t": tenant_id}
@@ -48,16 +49,18 @@ def upgrade() -> None:
             sa.text("UPDATE sync_clocks SET version = :v WHERE tenant_id = :t"),
             {"v": last + len(children), "t": tenant_id},
         )
-        for offset, (table, child_id) in enumerate(children, start=1):
-            bind.execute(
-                sa.text(
-                    f"UPDATE {table} SET version = :v, "
-                    f"deleted_at = (SELECT v.deleted_at FROM visits v WHERE v.id = {table}.visit_id), "
-                    f"updated_at = (SELECT v.deleted_at FROM visits v WHERE v.id = {table}.visit_id) "
-                    "WHERE id = :id"
-                ),
-                {"v": last + offset, "id": child_id},
-            )
+        numbered = list(enumerate(children, start=last + 1))
+        for table in CHILD_TABLES:
+            params = [
+                {"v": v, "at": at, "id": child_id} for v, (name, child_id, at) in numbered if name == table
+            ]
+            if params:
+                bind.execute(
+                    sa.text(
+                        f"UPDATE {table} SET version = :v, deleted_at = :at, updated_at = :at WHERE id = :id"
+                    ),
+                    params,
+                )
 
 
 def downgrade() -> None:
