@@ -32,6 +32,7 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -261,6 +262,8 @@ class Timed:
     note: str = ""
     #: CPU seconds spent during the run: ``{"app": server or client process, "db": PostgreSQL}``.
     cpu: dict[str, float] = field(default_factory=dict)
+    #: The server's ``Server-Timing`` of each request (milliseconds by part), when it sends one.
+    timings: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -317,6 +320,7 @@ def push_batches(
 ) -> Timed:
     """Each stream's batches from its own phone, the phones pushing at once."""
     phones = []
+    timings: list[dict[str, float]] = []
     for _ in streams:
         device = uuid.uuid4()
         client = httpx.Client(base_url=base, headers=login(base, device), timeout=300)
@@ -335,6 +339,7 @@ def push_batches(
                 body = encode({"schema_version": 1, "client_id": str(device), "mutations": batch})
                 r = client.post("/v1/sync/push", content=body)
                 r.raise_for_status()
+                timings.append(server_timing(r.headers["server-timing"]))
                 for res in decode(r.content)["results"]:
                     check(res)
 
@@ -352,7 +357,16 @@ def push_batches(
     finally:
         for client, _ in phones:
             client.close()
-    return Timed(sum(len(b) for batches in streams for b in batches), elapsed, cpu=used)
+    return Timed(sum(len(b) for batches in streams for b in batches), elapsed, cpu=used, timings=timings)
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """``lock;dur=0.3, db;dur=4.1, …`` as ``{"lock": 0.3, "db": 4.1, …}`` (milliseconds)."""
+    out = {}
+    for entry in header.split(","):
+        name, _, dur = entry.strip().partition(";dur=")
+        out[name] = float(dur)
+    return out
 
 
 def shares(batches: list[Any], phones: int) -> list[list[Any]]:
@@ -701,7 +715,29 @@ def report(r: dict[str, Any]) -> str:
         )
         + " | bounded |"
     )
-    lines += ["", cpu_report(r)]
+    lines += ["", cpu_report(r), "", timing_report(r)]
+    return "\n".join(lines)
+
+
+def timing_report(r: dict[str, Any]) -> str:
+    """Where the server's time went in a push of one batch (its ``Server-Timing``), median of the run."""
+    lines = [
+        f"Where a push of {BATCH} went, from the server's `Server-Timing` (median over the run's "
+        "batches, milliseconds; `db` is the time the server waited for PostgreSQL while applying, "
+        "`app` its own work: checking, merging, results; the request's HTTP and JSON decoding are "
+        "outside `total`, the client's time too):",
+        "",
+        "| push | lock | db | commit | app | total | the run's wall time per batch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, key in (("new visits", "push_new"), ("conflicting updates", "push_conflict")):
+        t: Timed = r[key]
+        if not t.timings:
+            continue
+        parts = ("lock", "db", "commit", "app", "total")
+        cells = " | ".join(f"{statistics.median(x[p] for x in t.timings):.1f}" for p in parts)
+        per_batch = t.seconds / len(t.timings) * 1000
+        lines.append(f"| {label} | {cells} | {per_batch:.1f} |")
     return "\n".join(lines)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Response, get, post
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, Parameter
 from sqlalchemy import func, select
@@ -16,13 +17,14 @@ from api.accounts.principal import Principal
 from api.db.session import provide_db_session
 from api.lib.clock import rfc3339
 from api.lib.errors import BadRequest, Conflict, Forbidden, Gone, PayloadTooLarge, Unavailable
-from api.observability.metrics import observe_pull, observe_push
+from api.observability.metrics import observe_pull, observe_push, observe_push_timing
 from api.settings import MAX_PUSH_BYTES, Settings
 from sync import schema_versions
 from sync.cursor import CursorError
 from sync.models import SyncConflict
 from sync.pull import CursorExpired, page_json, pull
 from sync.push import PushUnavailable
+from sync.push_timing import PushTiming
 from sync.schemas import (
     ConflictOut,
     ConflictPage,
@@ -66,10 +68,24 @@ class SyncController(Controller):
             history_days=settings.sync_history_days,
         )
 
-    @post("/push", operation_id="SyncPush", status_code=200, request_max_body_size=MAX_PUSH_BYTES)
+    @post(
+        "/push",
+        operation_id="SyncPush",
+        status_code=200,
+        request_max_body_size=MAX_PUSH_BYTES,
+        response_headers=[
+            ResponseHeader(
+                name="Server-Timing",
+                description="Where the push's time went, in milliseconds: lock, db, commit, app, total "
+                "(see docs/sync.md)",
+                documentation_only=True,
+            )
+        ],
+    )
     async def push(
         self, state: State, principal: NamedDependency[Principal], data: JSONBody[PushRequest]
-    ) -> PushResponse:
+    ) -> Response[PushResponse]:
+        started = perf_counter()
         settings: Settings = state["settings"]
         check_schema_version(data.schema_version)
         if data.client_id != principal.device_id:
@@ -77,9 +93,10 @@ class SyncController(Controller):
         if len(data.mutations) > settings.max_push_mutations:
             raise PayloadTooLarge(f"at most {settings.max_push_mutations} mutations per push")
         clock = state["clock"]
+        timing = PushTiming()
         try:
             last_seq, results = await state["push_service"].push(
-                principal, data.client_id, data.mutations, schema_version=data.schema_version
+                principal, data.client_id, data.mutations, schema_version=data.schema_version, timing=timing
             )
         except PushUnavailable as exc:
             raise Unavailable(
@@ -88,7 +105,10 @@ class SyncController(Controller):
                 headers={"Retry-After": "2"},
             ) from exc
         observe_push(data.mutations, results)
-        return PushResponse(last_seq=last_seq, server_hlc=clock.now(), results=results)
+        body = PushResponse(last_seq=last_seq, server_hlc=clock.now(), results=results)
+        total = perf_counter() - started
+        observe_push_timing(timing.parts(total))
+        return Response(body, headers={"Server-Timing": timing.header(total)})
 
     @get("/pull", operation_id="SyncPull", media_type=MediaType.JSON)
     async def pull(

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from time import perf_counter
 from typing import Any
 
 import msgspec
@@ -30,6 +31,7 @@ from sync import hlc as hlc_mod
 from sync.entities import Actor
 from sync.models import SyncClient, SyncPushResult
 from sync.policy import Incoming
+from sync.push_timing import PushTiming
 from sync.rows import Write, driver
 from sync.schema_versions import CURRENT, downgrade_result, upgrade_fields
 from sync.schemas import MutationIn
@@ -113,16 +115,20 @@ class PushService:
         mutations: list[MutationIn],
         *,
         schema_version: int = CURRENT,
+        timing: PushTiming | None = None,
     ) -> tuple[int, list[dict[str, Any]]]:
-        """Process a batch; results are stored and answered in the client's schema version."""
+        """Process a batch; results are stored and answered in the client's schema version.
+
+        ``timing``, when given, is told where the time went (see :mod:`sync.push_timing`)."""
         client_id = parse_uuid(str(client_id))  # the C UUID: written with every conflict-log row
+        timing = timing if timing is not None else PushTiming()
         results: list[dict[str, Any] | None] = [None] * len(mutations)
         last_seq = 0
         start = 0
         while start < len(mutations):
             end = min(start + self.chunk, len(mutations))
             last_seq = await self._chunk_with_retry(
-                principal, client_id, mutations, start, end, results, schema_version
+                principal, client_id, mutations, start, end, results, schema_version, timing
             )
             start = end
         if not mutations:
@@ -139,10 +145,13 @@ class PushService:
         end: int,
         results: list[dict[str, Any] | None],
         schema_version: int,
+        timing: PushTiming,
     ) -> int:
         for attempt in range(RETRIES + 1):
             try:
-                return await self._chunk(principal, client_id, mutations, start, end, results, schema_version)
+                return await self._chunk(
+                    principal, client_id, mutations, start, end, results, schema_version, timing
+                )
             except IntegrityError:
                 # Another writer created one of these ids concurrently: re-read and merge.
                 if attempt == RETRIES:
@@ -164,9 +173,12 @@ class PushService:
         end: int,
         results: list[dict[str, Any] | None],
         schema_version: int,
+        timing: PushTiming,
     ) -> int:
+        started = perf_counter()
         async with write_session(self.sessions) as session:
             sync_client_id, last = await _lock_client(session, principal, client_id)
+            timing.lock += perf_counter() - started
             accepted: list[int] = []
             for i in range(start, end):
                 m = mutations[i]
@@ -222,11 +234,16 @@ class PushService:
             except BaseException:
                 if writer is not None:
                     await writer.abandon()
+                    timing.db += writer.waited
                 raise
+            if writer is not None:
+                timing.db += writer.waited
+            started = perf_counter()
             if record is not None:
                 await record(session)
             for i, res in local.items():
                 results[i] = res
+        timing.commit += perf_counter() - started  # the results stored, and the commit
         return last
 
     async def _fill_duplicates(

@@ -261,7 +261,8 @@ class SyncWriter:
         if parents:
             # A visit given to another rep takes its children along, a deleted visit deletes them:
             # lock them before the visit.
-            found = await load_children(self.session, parents, lock=self.lock_rows)
+            lock = self.lock_rows
+            found = await self._pipe.call(lambda session: load_children(session, parents, lock=lock))
             rows = self._rows
             for visit_id in parents:
                 children = found.get(visit_id, ())
@@ -272,18 +273,23 @@ class SyncWriter:
         for name, ids in refs.items():
             await self._fetch(ENTITIES[name], ids, lock=False)
         for (name, field_name), values in unique.items():
-            found = await load_holders(self.session, ENTITIES[name], self.tenant_id, field_name, values)
-            self._holders[(name, field_name)].update(found)
+            holders = await self._pipe.call(
+                lambda session, name=name, field_name=field_name, values=values: load_holders(
+                    session, ENTITIES[name], self.tenant_id, field_name, values
+                )
+            )
+            self._holders[(name, field_name)].update(holders)
         if any(m.base_version is not None and (m.entity, m.id) not in self._rows for m in mutations):
-            self._purged_through = (await read_clock(self.session, self.tenant_id))[1]
+            clock = await self._pipe.call(lambda session: read_clock(session, self.tenant_id))
+            self._purged_through = clock[1]
 
     async def _fetch(self, spec: EntitySpec, ids: set[uuid.UUID], *, lock: bool = True) -> None:
         rows, absent = self._rows, self._absent  # read already (a read ahead too), found or not
         missing = [i for i in ids if (spec.name, i) not in rows and (spec.name, i) not in absent]
         if not missing:
             return
-        await self._pipe.drain()
-        await self._read(self.session, spec, missing, lock=lock and self.lock_rows)
+        lock = lock and self.lock_rows
+        await self._pipe.call(lambda session: self._read(session, spec, missing, lock=lock))
 
     async def _read(
         self, session: AsyncSession, spec: EntitySpec, ids: Collection[uuid.UUID], *, lock: bool
@@ -395,6 +401,11 @@ class SyncWriter:
     async def finish(self) -> None:
         """Wait for the writes still on their way; raises the first one's error."""
         await self._pipe.drain()
+
+    @property
+    def waited(self) -> float:
+        """Seconds this writer spent waiting for the database (reads, and writes still on their way)."""
+        return self._pipe.waited
 
     async def abandon(self) -> None:
         """Wait for the writes still on their way, ignoring errors (the transaction is failing)."""
@@ -626,8 +637,10 @@ class SyncWriter:
         The first step reserves them from the tenant's clock, whose row stays locked until commit;
         so later steps number on from there, and :meth:`_close_versions` moves the clock past them."""
         if self._next_version is None:
-            await self._pipe.drain()
-            self._next_version = await allocate_versions(self.session, self.tenant_id, count)
+            tenant_id = self.tenant_id
+            self._next_version = await self._pipe.call(
+                lambda session: allocate_versions(session, tenant_id, count)
+            )
             self._reserved_end = self._next_version + count
         first = self._next_version
         self._next_version += count

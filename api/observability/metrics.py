@@ -3,6 +3,8 @@
 - ``fieldline_sync_push_batch_size`` / ``fieldline_sync_pull_page_size``: histograms of mutations
   per push and changes per pull page.
 - ``fieldline_sync_mutations_total{status}``: pushed mutations by result status.
+- ``fieldline_sync_push_seconds{part}``: where each push's time went: ``lock``, ``db`` (waiting
+  for the database while applying), ``commit`` and ``app`` (see :mod:`sync.push_timing`).
 - ``fieldline_sync_conflicts_total{entity,reason}``: every loss reported to a phone: field
   conflicts (``kept_server``, ``overwrote``, ``read_only``, ``locked``, ``invalid_transition``)
   and rejected mutations (their error code). Retries (``duplicate``) are not counted again.
@@ -47,6 +49,12 @@ PULL_PAGE_SIZE = Histogram(
     "Changes per sync pull page",
     buckets=(0, 1, 10, 50, 100, 250, 500, 1000),
 )
+PUSH_SECONDS = Histogram(
+    "fieldline_sync_push_seconds",
+    "Seconds of each sync push, by part: lock, db (waiting for the database), commit, app",
+    ["part"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 SYNC_MUTATIONS = Counter("fieldline_sync_mutations_total", "Pushed mutations by result status", ["status"])
 SYNC_CONFLICTS = Counter(
     "fieldline_sync_conflicts_total",
@@ -80,6 +88,12 @@ def _label(value: Any, known: Iterable[str] | None = None) -> str:
     if known is not None and label not in known:
         return "other"
     return label
+
+
+def observe_push_timing(parts: dict[str, float]) -> None:
+    """Record where one push's time went (:meth:`sync.push_timing.PushTiming.parts`)."""
+    for part, seconds in parts.items():
+        PUSH_SECONDS.labels(part).observe(seconds)
 
 
 def observe_push(mutations: Sequence[Any], results: Sequence[dict[str, Any]]) -> None:

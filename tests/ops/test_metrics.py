@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.jobs.models import Job
 from api.lib.clock import utcnow
 from api.observability.metrics import observe_job
+from sync.push_timing import PARTS
 from tests.factories import login
 from tests.ops.helpers import sample
 
@@ -36,6 +37,7 @@ async def test_sync_push_and_pull_are_measured(client, world) -> None:
     read_only_before = sample("fieldline_sync_conflicts_total", **read_only)
     forbidden_before = sample("fieldline_sync_conflicts_total", entity="route_plan", reason="forbidden")
     pulls_before = sample("fieldline_sync_pull_page_size_count")
+    parts_before = {p: sample("fieldline_sync_push_seconds_count", part=p) for p in PARTS}
     vid = uuid.uuid4()
     mutations = [
         {
@@ -68,6 +70,10 @@ async def test_sync_push_and_pull_are_measured(client, world) -> None:
     assert [x["status"] for x in r.json()["results"]] == ["applied", "merged", "rejected"]
     assert sample("fieldline_sync_push_batch_size_count") == pushes_before + 1
     assert sample("fieldline_sync_push_batch_size_sum") == sum_before + 3
+    # Where the push's time went: one observation of each part.
+    assert {p: sample("fieldline_sync_push_seconds_count", part=p) for p in PARTS} == {
+        p: n + 1 for p, n in parts_before.items()
+    }
     assert sample("fieldline_sync_conflicts_total", **read_only) == read_only_before + 1
     assert (
         sample("fieldline_sync_conflicts_total", entity="route_plan", reason="forbidden")

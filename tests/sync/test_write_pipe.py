@@ -55,3 +55,37 @@ async def test_settle_waits_for_the_writes_and_swallows_their_error() -> None:
     await pipe.settle()
     assert log == ["start a"]
     assert not pipe.busy
+
+
+async def test_waited_counts_the_time_callers_spent_waiting_for_the_database() -> None:
+    log: list[str] = []
+    pipe = WritePipe(session="the session")  # type: ignore[arg-type]
+    pipe.send(_write(log, "a", delay=0.05))
+    await asyncio.sleep(0.03)  # the caller works meanwhile: not waiting
+    await pipe.drain()
+    first = pipe.waited
+    assert 0.01 <= first < 0.045
+
+    async def read(session: Any) -> str:
+        log.append("read")
+        await asyncio.sleep(0.02)
+        return f"rows of {session}"
+
+    pipe.send(_write(log, "b", delay=0.01))
+    assert await pipe.call(read) == "rows of the session"
+    assert log[-3:] == ["start b", "done b", "read"]  # the read waits for the writes sent before it
+    assert pipe.waited - first >= 0.03
+    await pipe.drain()  # nothing on its way: no wait
+    assert pipe.waited - first < 0.1
+
+
+async def test_a_failed_read_is_counted_and_raised() -> None:
+    pipe = WritePipe(session=None)  # type: ignore[arg-type]
+
+    async def read(session: Any) -> None:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("read failed")
+
+    with pytest.raises(RuntimeError, match="read failed"):
+        await pipe.call(read)
+    assert pipe.waited >= 0.01
