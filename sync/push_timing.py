@@ -5,8 +5,8 @@ A push answers with a ``Server-Timing`` header (see docs/sync.md) and feeds the
 busy server. The parts are measured by :class:`~sync.push.PushService`:
 
 - ``lock``: beginning the transaction and locking the client's row;
-- ``db``: waiting for PostgreSQL (or SQLite) while the mutations were applied: reading the rows,
-  and the writes still on their way when the decisions were done;
+- ``db``: waiting for PostgreSQL (or SQLite) while the mutations were applied: reading the rows
+  (their decoding included), and the writes still on their way when the decisions were done;
 - ``commit``: storing the results and committing;
 - ``app``: the rest of the request: decoding, checking and merging the mutations, the results.
 """
