@@ -234,10 +234,10 @@ class PushService:
             except BaseException:
                 if writer is not None:
                     await writer.abandon()
-                    timing.db += writer.waited
                 raise
-            if writer is not None:
-                timing.db += writer.waited
+            finally:
+                if writer is not None:
+                    timing.db += writer.waited
             started = perf_counter()
             if record is not None:
                 await record(session)

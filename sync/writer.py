@@ -58,12 +58,6 @@ from sync.write_pipe import WritePipe
 #: Mutations decided before their writes are sent: the database applies one step while the next
 #: is decided (see :mod:`sync.write_pipe`).
 STEP = 100
-#: While writes are being sent, the decisions give the event loop a turn this often (mutations),
-#: so the pipe moves on to its next message as soon as the database answers the last one. A turn
-#: costs about a microsecond; each turn missed leaves the database idle for one more decision
-#: (tens of microseconds), several times per statement: a conflicting push waited 13-18 ms per
-#: 500 mutations for its writes with a turn every 16 mutations, 7 ms with one every mutation.
-YIELD_EVERY = 1
 
 
 @dataclass
@@ -376,8 +370,12 @@ class SyncWriter:
                 end = min(start + step, len(mutations))
                 pending: list[tuple[int, Pending]] = []
                 for index in range(start, end):
-                    if self._pipe.busy and index % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)  # let the pipe send its next message
+                    if self._pipe.busy:
+                        # A turn for the event loop, so the pipe sends its next message as soon as
+                        # the database answers the last. A turn costs about a microsecond; with one
+                        # every 16 decisions instead, a conflicting push of 500 waited 12-15 ms for
+                        # its writes, against 7 ms (docs/benchmarks.md, seventh round).
+                        await asyncio.sleep(0)
                     m = mutations[index]
                     outcome, item = await self._decide(m, checked[index], now, now_iso)
                     if skewed and skewed[index]:
@@ -587,8 +585,11 @@ class SyncWriter:
         moves = await self._team_moves(pending)
         for move in moves:
             seen: set[tuple[str, uuid.UUID]] = set()
-            await self._pipe.drain()
-            owned = await owned_rows(self.session, self.tenant_id, move.user_id, lock=self.lock_rows)
+            owned = await self._pipe.call(
+                lambda session, user=move.user_id: owned_rows(
+                    session, self.tenant_id, user, lock=self.lock_rows
+                )
+            )
             for spec, rid in owned:
                 key = (spec.name, rid)
                 if move.evicts:
@@ -640,9 +641,8 @@ class SyncWriter:
         The first step reserves them from the tenant's clock, whose row stays locked until commit;
         so later steps number on from there, and :meth:`_close_versions` moves the clock past them."""
         if self._next_version is None:
-            tenant_id = self.tenant_id
             self._next_version = await self._pipe.call(
-                lambda session: allocate_versions(session, tenant_id, count)
+                lambda session: allocate_versions(session, self.tenant_id, count)
             )
             self._reserved_end = self._next_version + count
         first = self._next_version
@@ -747,8 +747,8 @@ class SyncWriter:
         ]
         if not changes:
             return []
-        await self._pipe.drain()
-        managers = await team_managers(self.session, {t for _, a, b in changes for t in (a, b) if t})
+        teams = {t for _, a, b in changes for t in (a, b) if t}
+        managers = await self._pipe.call(lambda session: team_managers(session, teams))
         moves = [
             team_move(uid, managers.get(old) if old else None, managers.get(new) if new else None)
             for uid, old, new in changes
